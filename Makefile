@@ -1,0 +1,32 @@
+# The two commands: `make serve` and `make test`. Each does all of its own set-up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export TIDEWAY_PORT ?= $(PORT)
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: serve test system-deps lint clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+serve: $(VENV)/.installed
+	$(PY) scripts/serve
+
+# Debian packages the test session needs (Redis, Chromium, wrk for bench/).
+system-deps:
+	@scripts/install-system-deps
+
+test: $(VENV)/.installed system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check feedback_api tests scripts bench
+	$(VENV)/bin/ruff format --check feedback_api tests scripts bench
+
+clean:
+	rm -rf var .pytest_cache

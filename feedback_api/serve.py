@@ -1,0 +1,58 @@
+"""`make serve`: prepare everything (migrations, published docs), then run gunicorn.
+
+Every step is idempotent, so running it twice in a row is safe and quick the second time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .config import ConfigError, load_settings
+from .site import publish
+from .store import upgrade
+
+
+def prepare(root: Path, settings) -> None:
+    upgrade(settings.database_url)
+    print("Database migrated.", flush=True)
+    built = publish.publish_all(root, branch=settings.publish_branch)
+    if not built:
+        print("Docs unchanged since the last publish; nothing rebuilt.", flush=True)
+    site_dir = settings.site_dir if settings.site_dir.is_absolute() else root / settings.site_dir
+    publish.export(root, settings.publish_branch, site_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/serve", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the docs repository")
+    parser.add_argument("--prepare-only", action="store_true", help="set up, do not serve")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    os.chdir(root)  # relative settings (var/...) are relative to the repository
+    try:
+        settings = load_settings()
+        prepare(root, settings)
+    except (ConfigError, publish.PublishError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.prepare_only:
+        return 0
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"Serving the docs and the feedback API on {url} (Ctrl-C stops).", flush=True)
+    gunicorn = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{settings.host}:{settings.port}",
+        "--workers", str(settings.workers),
+        "--graceful-timeout", "5",
+        "feedback_api.wsgi:application",
+    ]  # fmt: skip
+    # exec: gunicorn becomes this process, so Ctrl-C and SIGTERM reach it directly.
+    os.execv(sys.executable, gunicorn)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())
