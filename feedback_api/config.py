@@ -91,7 +91,5 @@ def render_reference() -> str:
         default = field.get_default(call_default_factory=True)
         if isinstance(default, list):
             default = ",".join(default)
-        rows.append(
-            f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description or ''} |"
-        )
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description or ''} |")
     return "\n".join(rows) + "\n"

@@ -1,6 +1,6 @@
 """The one JSON error shape, and the handlers that give every /api/ failure that shape.
 
-    {"error": {"code": "machine_readable", "message": "A sentence.", "details": [...]}}
+{"error": {"code": "machine_readable", "message": "A sentence.", "details": [...]}}
 """
 
 from __future__ import annotations

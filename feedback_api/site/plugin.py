@@ -17,6 +17,8 @@ log = get_plugin_logger(__name__)
 
 MANIFEST_NAME = "feedback-manifest.json"
 MANIFEST_SCHEMA = 1
+# Where a page asks for the settings reference generated from feedback_api/config.py.
+CONFIG_REFERENCE_MARKER = "<!-- tideway:config-reference -->"
 
 
 class TidewayConfig(base.Config):
@@ -28,9 +30,7 @@ class TidewayConfig(base.Config):
 
 class TidewayPlugin(BasePlugin[TidewayConfig]):
     def on_config(self, config):
-        self.version = (
-            self.config.version or os.environ.get("MIKE_DOCS_VERSION") or "dev"
-        )
+        self.version = self.config.version or os.environ.get("MIKE_DOCS_VERSION") or "dev"
         self.pages: list[dict] = []
         # Templates read this from config.extra, which any theme that reads mkdocs.yml
         # (Material, Zensical) sees too.
@@ -40,10 +40,15 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         }
         return config
 
+    def on_page_markdown(self, markdown, page, config, files):
+        if CONFIG_REFERENCE_MARKER in markdown:
+            from ..config import render_reference
+
+            markdown = markdown.replace(CONFIG_REFERENCE_MARKER, render_reference())
+        return markdown
+
     def on_page_context(self, context, page, config, nav):
-        self.pages.append(
-            {"url": page.url, "src": page.file.src_uri, "title": page.title or ""}
-        )
+        self.pages.append({"url": page.url, "src": page.file.src_uri, "title": page.title or ""})
         return context
 
     def on_post_build(self, config):

@@ -42,9 +42,7 @@ def project_version(root: Path) -> str:
 
 
 def git(repo: Path, *args: str, env: dict | None = None, **kw) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, **kw
-    )
+    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, **kw)
     if result.returncode != 0:
         raise PublishError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -106,7 +104,8 @@ def published_versions(repo: Path, branch: str) -> list[dict]:
 
 
 def mike(repo: Path, cwd: Path, *args: str) -> None:
-    cmd = [sys.executable, "-m", "mike", *args]
+    # mike has no __main__; its console script sits beside our interpreter.
+    cmd = [str(Path(sys.executable).parent / "mike"), *args]
     result = subprocess.run(cmd, cwd=cwd, env=git_env(repo), capture_output=True, text=True)
     if result.returncode != 0:
         raise PublishError(
@@ -190,6 +189,7 @@ def export(repo: Path, branch: str, site_dir: Path) -> Path:
     if not target.exists():
         snapshots.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=snapshots))
+        staging.chmod(0o755)
         archive = subprocess.run(
             ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
         ).stdout

@@ -1,0 +1,183 @@
+"""Fixtures that build the real thing, small: apps on temporary stores, a published site in
+a temporary git repository, live gunicorn servers on 127.0.0.1, PostgreSQL and Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from feedback_api import create_app
+from feedback_api.site import publish
+from feedback_api.store import upgrade
+from tests import services
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Writer",
+    "GIT_AUTHOR_EMAIL": "writer@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Writer",
+    "GIT_COMMITTER_EMAIL": "writer@example.invalid",
+}
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+
+def run_git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+        env={**os.environ, **GIT_ENV},
+    ).stdout.strip()  # fmt: skip
+
+
+def make_docs_repo(dest: Path) -> Path:
+    """A git repository holding a copy of this project's docs sources, one commit."""
+    dest.mkdir(parents=True)
+    for name in ("docs", "overrides"):
+        shutil.copytree(ROOT / name, dest / name)
+    for name in ("mkdocs.yml", "pyproject.toml"):
+        shutil.copy2(ROOT / name, dest / name)
+    run_git(dest, "init", "-q", "-b", "main")
+    run_git(dest, "add", "-A")
+    run_git(dest, "commit", "-q", "-m", "docs")
+    return dest
+
+
+@dataclass
+class PublishedSite:
+    repo: Path
+    site_dir: Path
+    branch: str
+    current: str  # the working tree's version (alias latest)
+    older: str  # published from a release tag
+
+
+@pytest.fixture(scope="session")
+def published_site(tmp_path_factory) -> PublishedSite:
+    """Two versions published with mike: a tagged release, and the working tree as latest."""
+    base = tmp_path_factory.mktemp("published")
+    repo = make_docs_repo(base / "repo")
+    run_git(repo, "tag", "v0.0.9")
+    page = repo / "docs" / "quickstart.md"
+    page.write_text(page.read_text() + "\n<!-- edited after the 0.0.9 release -->\n")
+    run_git(repo, "commit", "-qam", "edit after release")
+    built = publish.publish_all(repo, branch="tideway-site", log=lambda _msg: None)
+    current = publish.project_version(repo)
+    assert built == ["0.0.9", current]
+    site_dir = base / "site"
+    publish.export(repo, "tideway-site", site_dir)
+    return PublishedSite(repo, site_dir, "tideway-site", current, "0.0.9")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    with services.postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    url = pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request) -> str:
+    """Run a test on both stores (PostgreSQL through the session's throwaway server)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def app(store_url, published_site):
+    app = create_app({"database_url": store_url, "site_dir": published_site.site_dir})
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["store"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def count_rows(url: str, table: str = "feedback") -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+class LiveServer:
+    """gunicorn serving feedback_api.wsgi on a free port of 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2):
+        self.port = services.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "TIDEWAY_PORT": str(self.port)}
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> LiveServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "feedback_api.wsgi:application"],
+            env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        services.wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+def live_server(published_site, sqlite_url):
+    server = LiveServer(
+        {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(published_site.site_dir)}
+    ).start()
+    server.database_url = sqlite_url
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    services.require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=services.CHROMIUM, headless=True, args=services.CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """Where a test leaves what a person should look at (screenshots)."""
+    path = OUTPUT / request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

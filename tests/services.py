@@ -1,0 +1,133 @@
+"""Throwaway services for the test session: PostgreSQL, Redis, Chromium, free ports.
+
+Where a service cannot be had, its tests skip with the reason, except under CI=true,
+where such a skip is a failure (CI must run every test).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path(os.environ.get("TIDEWAY_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def unavailable(reason: str):
+    """Skip, or under CI=true fail: CI runs every test or goes red."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary directory, owned by `postgres` when we are root
+    (initdb and postgres refuse to run as root)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="tideway-pg-"))
+        self.data = self.dir / "data"
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _run(self, *cmd: str, **kw) -> subprocess.CompletedProcess:
+        prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        return subprocess.run(prefix + list(cmd), capture_output=True, text=True, **kw)
+
+    def start(self) -> None:
+        if not self.data.exists():
+            done = self._run(
+                str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
+                "-A", "trust", "--no-sync", "-E", "UTF8", "--locale", "C",
+            )  # fmt: skip
+            if done.returncode:
+                raise RuntimeError(f"initdb failed: {done.stderr}")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on"
+        done = self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts,
+            "-l", str(self.dir / "log"), "-w", "-t", "30", "start",
+        )  # fmt: skip
+        if done.returncode:
+            log = (self.dir / "log").read_text() if (self.dir / "log").exists() else ""
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr}\n{log}")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@contextmanager
+def postgres_server():
+    if not (PG_BIN / "initdb").exists():
+        unavailable(f"PostgreSQL server binaries not found in {PG_BIN}")
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        unavailable(f"{CHROMIUM} is not installed (Debian package chromium)")
+
+
+def require_redis() -> str:
+    path = shutil.which("redis-server")
+    if not path:
+        unavailable("redis-server is not installed (Debian package redis-server)")
+    return path

@@ -1,0 +1,82 @@
+"""`make serve`'s entry point, started for real on a free port, twice in a row."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+import uuid
+
+from tests import services
+from tests.conftest import ROOT, count_rows, make_docs_repo
+
+
+def start_serve(repo, env):
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "serve"), "--root", str(repo)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    services.wait_for_port(int(env["TIDEWAY_PORT"]), timeout=90, proc=proc)
+    return proc
+
+
+def stop_with_ctrl_c(proc) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    return out
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_serve_publishes_serves_and_stores_a_rating(tmp_path):
+    repo = make_docs_repo(tmp_path / "repo")
+    port = services.free_port()
+    env = {**os.environ, "TIDEWAY_PORT": str(port)}
+    base = f"http://127.0.0.1:{port}"
+
+    proc = start_serve(repo, env)
+    try:
+        status, body = get(f"{base}/versions.json")
+        assert status == 200
+        assert json.loads(body)[0]["aliases"] == ["latest"]
+        status, body = get(f"{base}/latest/quickstart/")
+        assert status == 200 and b'name="feedback"' in body
+        request = urllib.request.Request(
+            f"{base}/api/v1/feedback",
+            data=json.dumps({"page": "quickstart/", "version": "0.1", "rating": 0,
+                             "idempotency_key": uuid.uuid4().hex}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+    finally:
+        out = stop_with_ctrl_c(proc)
+    assert f"Serving the docs and the feedback API on {base}/" in out
+    assert count_rows(f"sqlite:///{repo / 'var' / 'feedback.sqlite3'}") == 1
+
+    # A second run reuses everything: no rebuild, same store.
+    proc = start_serve(repo, env)
+    try:
+        assert get(f"{base}/latest/")[0] == 200
+    finally:
+        out = stop_with_ctrl_c(proc)
+    assert "nothing rebuilt" in out
+    assert count_rows(f"sqlite:///{repo / 'var' / 'feedback.sqlite3'}") == 1
+
+
+def test_a_bad_setting_stops_start_up_naming_it(tmp_path):
+    repo = make_docs_repo(tmp_path / "repo")
+    env = {**os.environ, "TIDEWAY_PORT": "eighty"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "serve"), "--root", str(repo)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "TIDEWAY_PORT" in done.stderr and "eighty" in done.stderr
