@@ -15,6 +15,25 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ENV_PREFIX = "TIDEWAY_"
 
 
+# Reason codes a reader can tick; the widget's labels are keyed by these codes and the
+# triage rules read them (an inaccurate page or a broken example outranks hard to follow).
+DEFAULT_REASONS_HELPFUL = (
+    "solved_my_problem",
+    "easy_to_understand",
+    "accurate",
+    "good_examples",
+    "other",
+)
+DEFAULT_REASONS_NOT_HELPFUL = (
+    "inaccurate",
+    "broken_example",
+    "hard_to_follow",
+    "missing_information",
+    "outdated",
+    "other",
+)
+
+
 class ConfigError(RuntimeError):
     """A setting has a value the product cannot start with; the message names it."""
 
@@ -40,13 +59,21 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(2, ge=1, le=64, description="Number of gunicorn worker processes.")
+    reasons_helpful: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REASONS_HELPFUL),
+        description="Comma-separated reason codes a reader may give with a helpful rating.",
+    )
+    reasons_not_helpful: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_REASONS_NOT_HELPFUL),
+        description="Comma-separated reason codes a reader may give with a not-helpful rating.",
+    )
     publish_branch: str = Field(
         "tideway-site",
         pattern=r"^[A-Za-z0-9._/-]+$",
         description="Local git branch that mike commits the published site to.",
     )
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "reasons_helpful", "reasons_not_helpful", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -62,6 +89,14 @@ class Settings(BaseSettings):
             if origin.rstrip("/").count("/") > 2:
                 raise ValueError(f"{origin!r} has a path; an origin is scheme://host[:port]")
         return [o.rstrip("/") for o in origins]
+
+    @field_validator("reasons_helpful", "reasons_not_helpful")
+    @classmethod
+    def _check_reasons(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not code.replace("_", "").isalnum() or not code.islower() or len(code) > 40:
+                raise ValueError(f"{code!r} is not a reason code like broken_example")
+        return codes
 
     @field_validator("database_url")
     @classmethod
