@@ -19,6 +19,8 @@ MANIFEST_NAME = "feedback-manifest.json"
 MANIFEST_SCHEMA = 1
 # Where a page asks for the settings reference generated from feedback_api/config.py.
 CONFIG_REFERENCE_MARKER = "<!-- tideway:config-reference -->"
+# Where a page asks for the API reference generated from the OpenAPI document.
+API_REFERENCE_MARKER = "<!-- tideway:api-reference -->"
 
 
 class TidewayConfig(base.Config):
@@ -45,6 +47,10 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             from ..config import render_reference
 
             markdown = markdown.replace(CONFIG_REFERENCE_MARKER, render_reference())
+        if API_REFERENCE_MARKER in markdown:
+            from ..openapi import render_markdown
+
+            markdown = markdown.replace(API_REFERENCE_MARKER, render_markdown())
         return markdown
 
     def on_page_context(self, context, page, config, nav):
