@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, jsonify
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import load_settings
+from .catalog import SiteCatalog
+from .config import load_settings, resolve_secret
 from .errors import register_error_handlers
+from .http_input import MAX_BODY
+from .metrics import Metrics
 from .store import Store
+from .store.models import Feedback
+from .store.writer import GroupCommitter
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,16 +24,46 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(**(test_config or {}))
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["SECRET"] = resolve_secret(settings)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # werkzeug refuses larger bodies unread
     app.json.sort_keys = False
-    app.extensions["store"] = Store(settings.database_url)
 
+    store = Store(settings.database_url)
+    app.extensions["store"] = store
+    app.extensions["writer"] = GroupCommitter(store.engine, Feedback.__table__)
+    app.extensions["catalog"] = (
+        SiteCatalog(site_url=settings.site_url)
+        if settings.site_url
+        else SiteCatalog(site_dir=settings.site_dir)
+    )
+    metrics = Metrics()
+    app.extensions["metrics"] = metrics
+    metrics.install(app)
+
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count)
     if settings.allowed_origins:
-        CORS(app, resources={r"/api/*": {"origins": settings.allowed_origins}})
+        # Only the configured docs origins get a grant: never "*", never a reflected origin.
+        CORS(
+            app,
+            resources={r"/api/v1/feedback*": {"origins": settings.allowed_origins}},
+            allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
+            methods=["POST", "PATCH"],
+            max_age=600,
+        )
 
     from . import cli, health, ingest
+    from .limits import install_limits
+    from .metrics import bp as metrics_bp
+    from .openapi import build_openapi
 
+    install_limits(app)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_bp)
+
+    openapi_doc = build_openapi({1: settings.reasons_helpful, 0: settings.reasons_not_helpful})
+    app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(openapi_doc))
     cli.register(app)
     register_error_handlers(app)
     return app

@@ -6,6 +6,7 @@ cannot exist without being documented (tests/test_docs.py holds the docs to it).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,9 +57,49 @@ class Settings(BaseSettings):
         description="Comma-separated origins (`https://docs.example.com`) allowed to call the "
         "API from a browser. Empty: same origin only.",
     )
+    site_url: str | None = Field(
+        None,
+        description="Base URL of the published site when the API runs on another machine "
+        "(`https://docs.example.com/`); the page manifests are then read from it. Unset: read "
+        "from `TIDEWAY_SITE_DIR`.",
+    )
+    secret_key: str | None = Field(
+        None,
+        min_length=32,
+        description="Secret for amend tokens and the keyed hash of client addresses; the same "
+        "on every API process. Unset: generated once into `var/secret.key`.",
+    )
+    rate_limit_client: str = Field(
+        "30/minute;300/hour",
+        description="Submissions one client (by keyed address hash) may send, in "
+        "Flask-Limiter notation.",
+    )
+    rate_limit_page: str = Field(
+        "600/minute",
+        description="Submissions all clients together may send about one page of one version.",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where rate-limit counters live: `memory://` (one process) or "
+        "`redis://host:6379/0` (shared by every API process).",
+    )
+    proxy_count: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Number of trusted reverse proxies in front of the API; the client address "
+        "is then taken from `X-Forwarded-For`.",
+    )
     host: str = Field("127.0.0.1", description="Interface the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(2, ge=1, le=64, description="Number of gunicorn worker processes.")
+    threads: int = Field(
+        8,
+        ge=1,
+        le=128,
+        description="Threads per worker. Submissions arriving together in one process are "
+        "committed together (group commit).",
+    )
     reasons_helpful: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_REASONS_HELPFUL),
         description="Comma-separated reason codes a reader may give with a helpful rating.",
@@ -98,6 +139,31 @@ class Settings(BaseSettings):
                 raise ValueError(f"{code!r} is not a reason code like broken_example")
         return codes
 
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _check_storage(cls, uri: str) -> str:
+        if not uri.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("must be memory:// or a redis:// URL")
+        return uri
+
+    @field_validator("rate_limit_client", "rate_limit_page")
+    @classmethod
+    def _check_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("is not a rate limit like 30/minute;300/hour") from None
+        return value
+
+    @field_validator("site_url")
+    @classmethod
+    def _check_site_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return url if url is None or url.endswith("/") else url + "/"
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, url: str) -> str:
@@ -119,6 +185,28 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 
+def resolve_secret(settings: Settings, var_dir: Path = Path("var")) -> bytes:
+    """The configured secret, or one generated once and kept in var/secret.key (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = var_dir / "secret.key"
+    if not path.exists():
+        import secrets
+        import tempfile
+
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=var_dir)  # mode 0600
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)  # atomic: of two processes starting at once, one wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip().encode()
+
+
 def render_reference() -> str:
     """The configuration reference as a Markdown table, straight from the schema."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
@@ -126,5 +214,7 @@ def render_reference() -> str:
         default = field.get_default(call_default_factory=True)
         if isinstance(default, list):
             default = ",".join(default)
+        elif default is None:
+            default = "(unset)"
         rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description or ''} |")
     return "\n".join(rows) + "\n"

@@ -5,10 +5,34 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
+
+# Every error code the API can answer, with its status and when it happens. The OpenAPI
+# document and the API reference list exactly these.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "invalid_json": (400, "The body is not valid JSON, or is nested too deeply."),
+    "bad_request": (400, "The request is malformed in another way."),
+    "unauthorized": (401, "A credential is missing."),
+    "forbidden": (403, "The credential does not allow this (a wrong amend token)."),
+    "amend_window_closed": (403, "The amend window of the submission is over."),
+    "not_found": (404, "No such endpoint or submission."),
+    "method_not_allowed": (405, "The endpoint does not take this method."),
+    "payload_too_large": (413, "The body is larger than 16 KiB; it was not read."),
+    "unsupported_media_type": (415, "The body is not `application/json`."),
+    "validation_failed": (422, "A field is missing, unknown or invalid; `details` names each."),
+    "unknown_version": (422, "The version is not a published version or alias."),
+    "unknown_page": (422, "The page does not exist in that version of the published site."),
+    "idempotency_key_reused": (422, "The key was already used for a different submission."),
+    "rate_limited": (429, "Too many submissions; retry after `Retry-After` seconds."),
+    "internal_error": (500, "A fault on our side; the server log has the details."),
+    "store_unavailable": (503, "The store is unreachable or busy; retry after `Retry-After`."),
+    "site_unavailable": (503, "The published site's manifests cannot be read right now."),
+}
 
 # Werkzeug's exception names become codes: NotFound -> not_found.
 _HTTP_CODES = {
@@ -72,6 +96,20 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: APIError):
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):
+        retry_after = "60"
+        limiter = app.extensions.get("limiter")
+        if limiter is not None and getattr(limiter, "current_limit", None):
+            reset = int(limiter.current_limit.reset_at - time.time())
+            retry_after = str(max(1, reset))
+        return error_response(
+            429,
+            "rate_limited",
+            f"Too many submissions ({exc.description}); try again later.",
+            headers={"Retry-After": retry_after},
+        )
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _wants_json():
@@ -80,6 +118,7 @@ def register_error_handlers(app: Flask) -> None:
         message = {
             404: "There is no such endpoint; see /api/v1/openapi.json.",
             405: f"{request.method} is not allowed here.",
+            413: "The body is larger than 16 KiB.",
         }.get(status, exc.description or exc.name)
         headers = {}
         if status == 405 and exc.get_response().headers.get("Allow"):

@@ -25,4 +25,11 @@ def readyz():
         raise APIError(
             503, "store_unavailable", "The store is not reachable.", headers={"Retry-After": "5"}
         ) from None
+    if not current_app.extensions["catalog"].ready():
+        raise APIError(
+            503,
+            "site_unavailable",
+            "The published site's manifests cannot be read.",
+            headers={"Retry-After": "5"},
+        )
     return jsonify({"status": "ready"})

@@ -1,86 +1,243 @@
-"""The public feedback endpoints."""
+"""The public feedback endpoints: the one part of the product strangers can reach.
+
+Order of checks: size (413, before reading), media type (415), JSON (400), schema (422),
+the published site (422 unknown_version / unknown_page), then the store. Nothing is
+stored unless every check passed, and nothing is acknowledged before its commit.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
+from .catalog import CatalogUnavailable
 from .errors import APIError
-from .schemas import FeedbackIn, FeedbackOut
+from .http_input import client_hash, read_json_body, validation_error
+from .limits import limiter, page_key, setting
+from .schemas import FeedbackAmend, FeedbackIn, FeedbackOut, check_reasons
 from .store.models import Feedback
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
+AMEND_WINDOW = timedelta(minutes=30)
 
-def read_json_body() -> object:
-    if request.mimetype != "application/json":
-        raise APIError(415, "unsupported_media_type", "Send the body as application/json.")
+
+def store_unavailable() -> APIError:
+    return APIError(
+        503,
+        "store_unavailable",
+        "The feedback store is unavailable; try again shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def reason_sets() -> dict[int, list[str]]:
+    settings = current_app.config["SETTINGS"]
+    return {1: settings.reasons_helpful, 0: settings.reasons_not_helpful}
+
+
+def _secret() -> bytes:
+    return current_app.config["SECRET"]
+
+
+def amend_token_for(idempotency_key: str) -> str:
+    # Derived, not random: a replay of the POST must answer the same token, and only
+    # its SHA-256 is stored. Unguessable without the server secret and the client's key.
+    mac = hmac.new(_secret(), b"amend:" + idempotency_key.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def public_view(row, token: str | None = None) -> dict:
+    view = FeedbackOut.model_validate(row, from_attributes=True)
+    view.amend_token = token
+    return view.model_dump(mode="json")
+
+
+def resolve_page(data: FeedbackIn) -> str:
+    catalog = current_app.extensions["catalog"]
     try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, RecursionError):
-        raise APIError(400, "invalid_json", "The body is not valid JSON.") from None
+        version = catalog.resolve_version(data.version)
+        if version is None:
+            raise APIError(422, "unknown_version", f"Version {data.version!r} is not published.")
+        if catalog.page(version, data.page) is None:
+            raise APIError(
+                422,
+                "unknown_page",
+                f"Version {version} of the site has no page {data.page!r}.",
+            )
+    except CatalogUnavailable:
+        raise APIError(
+            503,
+            "site_unavailable",
+            "The published site cannot be read right now; try again shortly.",
+            headers={"Retry-After": "5"},
+        ) from None
+    return version
 
 
-def validation_details(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
-        for err in exc.errors(include_url=False)
-    ]
-
-
-def public_view(row: Feedback) -> dict:
-    return FeedbackOut.model_validate(row, from_attributes=True).model_dump(mode="json")
-
-
-@bp.post("/feedback")
-def create_feedback():
+def _parse_feedback() -> FeedbackIn:
     payload = read_json_body()
     if not isinstance(payload, dict):
         raise APIError(422, "validation_failed", "The body must be a JSON object.")
+    header_key = request.headers.get("Idempotency-Key")
+    if header_key is not None:
+        if payload.get("idempotency_key", header_key) != header_key:
+            raise APIError(
+                422,
+                "validation_failed",
+                "The Idempotency-Key header and the idempotency_key field differ.",
+            )
+        payload = {**payload, "idempotency_key": header_key}
     try:
-        data = FeedbackIn.model_validate(payload)
+        data = FeedbackIn.model_validate(payload, context={"reasons": reason_sets()})
     except ValidationError as exc:
+        raise validation_error(exc) from None
+    if data.idempotency_key is None:
         raise APIError(
-            422, "validation_failed", "Some fields are not valid.", validation_details(exc)
-        ) from None
+            422,
+            "validation_failed",
+            "An idempotency key is required.",
+            [{"field": "idempotency_key", "problem": "Field required"}],
+        )
+    return data
 
+
+@bp.post("/feedback")
+@limiter.limit(setting("rate_limit_client"), scope="client")
+@limiter.limit(setting("rate_limit_page"), key_func=page_key, scope="page")
+def create_feedback():
+    data = _parse_feedback()
+    version = resolve_page(data)
     body = data.model_dump(exclude={"idempotency_key"})
+    body["version"] = version
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    store = current_app.extensions["store"]
-    row = Feedback(
-        **body,
-        idempotency_key=data.idempotency_key,
-        request_hash=request_hash,
-        created_at=datetime.now(UTC),
-    )
+    token = amend_token_for(data.idempotency_key)
+    row = {
+        "page": data.page,
+        "version": version,
+        "rating": data.rating,
+        "comment": data.comment,
+        "reasons": data.reasons or [],
+        "selection": data.selection,
+        "anchor": data.anchor,
+        "email": data.email if data.notify else None,  # kept only with consent
+        "notify": bool(data.notify),
+        "locale": data.locale,
+        "client_hash": client_hash(),
+        "amend_token_hash": token_hash(token),
+        "idempotency_key": data.idempotency_key,
+        "request_hash": request_hash,
+        "created_at": datetime.now(UTC),
+        "amended_at": None,
+    }
     try:
-        with store.transaction() as session:
-            session.add(row)
-        return jsonify(public_view(row)), 201
-    except IntegrityError:
-        pass  # the key exists: a replay, or a reuse with another body
-    except OperationalError:
-        raise APIError(
-            503,
-            "store_unavailable",
-            "The feedback store is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
-        ) from None
+        stored = current_app.extensions["writer"].insert(row)
+    except (SQLAlchemyError, TimeoutError):
+        current_app.logger.warning("Store unavailable while storing feedback", exc_info=True)
+        raise store_unavailable() from None
+    metrics = current_app.extensions["metrics"]
+    if stored is not None:
+        row["id"], row["task_id"] = stored
+        metrics.stored.inc()
+        return jsonify(public_view(_Row(row), token)), 201
 
-    with store.transaction() as session:
-        existing = session.scalars(
-            select(Feedback).where(Feedback.idempotency_key == data.idempotency_key)
-        ).one()
+    # The key exists: a replay (same body: same answer) or a reuse (another body: refused).
+    try:
+        with current_app.extensions["store"].transaction() as session:
+            existing = session.scalars(
+                select(Feedback).where(Feedback.idempotency_key == data.idempotency_key)
+            ).one()
+    except SQLAlchemyError:
+        raise store_unavailable() from None
     if existing.request_hash != request_hash:
         raise APIError(
             422,
             "idempotency_key_reused",
             "This idempotency key was already used for a different submission.",
         )
-    return jsonify(public_view(existing)), 200
+    return jsonify(public_view(existing, token)), 200
+
+
+@bp.patch("/feedback/<int:feedback_id>")
+def amend_feedback(feedback_id: int):
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer ") or not auth[7:].strip():
+        raise APIError(401, "unauthorized", "Send the amend token as `Authorization: Bearer`.")
+    presented = token_hash(auth[7:].strip())
+    payload = read_json_body()
+    if not isinstance(payload, dict):
+        raise APIError(422, "validation_failed", "The body must be a JSON object.")
+    try:
+        changes = FeedbackAmend.model_validate(payload)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+    store = current_app.extensions["store"]
+    try:
+        with store.transaction() as session:
+            row = session.get(Feedback, feedback_id, with_for_update=True)
+            if row is None:
+                raise APIError(404, "not_found", "There is no such submission.")
+            if not row.amend_token_hash or not hmac.compare_digest(row.amend_token_hash, presented):
+                raise APIError(403, "forbidden", "This token does not allow changing it.")
+            if datetime.now(UTC) - row.created_at > AMEND_WINDOW:
+                raise APIError(
+                    403,
+                    "amend_window_closed",
+                    "A submission can be completed only within 30 minutes.",
+                )
+            fields = changes.model_dump(exclude_unset=True)
+            try:
+                check_reasons(fields.get("reasons"), row.rating, reason_sets())
+            except ValueError as exc:
+                raise APIError(
+                    422,
+                    "validation_failed",
+                    "Some fields are not valid.",
+                    [{"field": "reasons", "problem": str(exc)}],
+                ) from None
+            if fields.get("anchor") and not (fields.get("selection") or row.selection):
+                raise APIError(
+                    422,
+                    "validation_failed",
+                    "Some fields are not valid.",
+                    [{"field": "anchor", "problem": "anchor is only allowed with a selection"}],
+                )
+            notify = fields.get("notify", row.notify)
+            email = fields.get("email", row.email)
+            if notify and not email:
+                raise APIError(
+                    422,
+                    "validation_failed",
+                    "Some fields are not valid.",
+                    [{"field": "email", "problem": "notify needs an email address"}],
+                )
+            for name, value in fields.items():
+                setattr(row, name, [] if name == "reasons" and value is None else value)
+            if not notify:
+                row.email = None  # no consent, no address
+            row.amended_at = datetime.now(UTC)
+            session.flush()
+            view = public_view(row)
+    except SQLAlchemyError:
+        raise store_unavailable() from None
+    return jsonify(view), 200
+
+
+class _Row:
+    """Attribute access over a freshly inserted row dict, for the public view."""
+
+    def __init__(self, data: dict):
+        self.__dict__.update(data)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, load_settings, resolve_secret
 from .site import publish
 from .store import upgrade
 
@@ -23,6 +24,19 @@ def prepare(root: Path, settings) -> None:
         print("Docs unchanged since the last publish; nothing rebuilt.", flush=True)
     site_dir = settings.site_dir if settings.site_dir.is_absolute() else root / settings.site_dir
     publish.export(root, settings.publish_branch, site_dir)
+
+
+def gunicorn_args(settings) -> list[str]:
+    """The server configuration `make serve` uses (and bench/ measures)."""
+    return [
+        "--bind", f"{settings.host}:{settings.port}",
+        "--workers", str(settings.workers),
+        # Threads let submissions that arrive together share one commit (group commit).
+        "--worker-class", "gthread",
+        "--threads", str(settings.threads),
+        "--graceful-timeout", "5",
+        "feedback_api.wsgi:application",
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     url = f"http://{settings.host}:{settings.port}/"
     print(f"Serving the docs and the feedback API on {url} (Ctrl-C stops).", flush=True)
-    gunicorn = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{settings.host}:{settings.port}",
-        "--workers", str(settings.workers),
-        "--graceful-timeout", "5",
-        "feedback_api.wsgi:application",
-    ]  # fmt: skip
+    resolve_secret(settings)  # once, before the workers start, so they share it
+    # Metrics add up across worker processes through files in this directory.
+    metrics_dir = root / "var" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    gunicorn = [sys.executable, "-m", "gunicorn", *gunicorn_args(settings)]
     # exec: gunicorn becomes this process, so Ctrl-C and SIGTERM reach it directly.
     os.execv(sys.executable, gunicorn)
     return 0  # not reached

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from feedback_api import create_app
+from feedback_api.config import load_settings
+from feedback_api.serve import gunicorn_args
 from feedback_api.site import publish
 from feedback_api.store import upgrade
 from tests import services
@@ -27,6 +30,8 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "Test Writer",
     "GIT_COMMITTER_EMAIL": "writer@example.invalid",
 }
+
+TEST_SECRET = "test-secret-" + "x" * 40
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
@@ -107,7 +112,13 @@ def store_url(request) -> str:
 
 @pytest.fixture
 def app(store_url, published_site):
-    app = create_app({"database_url": store_url, "site_dir": published_site.site_dir})
+    app = create_app(
+        {
+            "database_url": store_url,
+            "site_dir": published_site.site_dir,
+            "secret_key": TEST_SECRET,
+        }
+    )
     app.config["TESTING"] = True
     yield app
     app.extensions["store"].dispose()
@@ -133,15 +144,20 @@ class LiveServer:
     def __init__(self, env: dict[str, str], workers: int = 2):
         self.port = services.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "TIDEWAY_PORT": str(self.port)}
+        self.env = {
+            **os.environ,
+            "TIDEWAY_SECRET_KEY": TEST_SECRET,
+            **env,
+            "TIDEWAY_PORT": str(self.port),
+        }
         self.workers = workers
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> LiveServer:
+        settings = load_settings(port=self.port, workers=self.workers)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "feedback_api.wsgi:application"],
-            env=self.env, cwd=ROOT,
+            [sys.executable, "-m", "gunicorn", *gunicorn_args(settings)],
+            env=self.env, cwd=ROOT, start_new_session=True,
         )  # fmt: skip
         services.wait_for_port(self.port, proc=self.proc)
         return self
@@ -149,6 +165,12 @@ class LiveServer:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
+            self.proc.wait(timeout=15)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: master and workers, no goodbyes."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=15)
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, SmallInteger, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
@@ -48,7 +58,19 @@ class Feedback(Base):
     version: Mapped[str] = mapped_column(String(64), index=True)
     rating: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    selection: Mapped[str | None] = mapped_column(Text, nullable=True)
+    anchor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Kept only with the reader's consent (notify); deleted once they have been told.
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    # A keyed hash of the client's address (never the address): distinct readers, abuse.
+    client_hash: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # SHA-256 of the amend token; the token itself is never stored.
+    amend_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    amended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     # SHA-256 of the canonical request body: a replay with another body is refused.
     request_hash: Mapped[str] = mapped_column(String(64))

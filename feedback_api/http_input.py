@@ -1,0 +1,47 @@
+"""Reading what a client sent: the JSON body (size, type, syntax), validation errors in the
+one error shape, and the keyed hash that stands in for the client's address."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+from flask import current_app, g, request
+from pydantic import ValidationError
+
+from .errors import APIError
+
+MAX_BODY = 16 * 1024
+
+
+def read_json_body() -> object:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise APIError(413, "payload_too_large", "The body is larger than 16 KiB.")
+    if request.mimetype != "application/json":
+        raise APIError(415, "unsupported_media_type", "Send the body as application/json.")
+    if "parsed_body" in g:
+        return g.parsed_body
+    try:
+        g.parsed_body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise APIError(400, "invalid_json", "The body is not valid JSON.") from None
+    return g.parsed_body
+
+
+def validation_error(exc: ValidationError) -> APIError:
+    details = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        problem = err["msg"].removeprefix("Value error, ")
+        details.append({"field": loc, "problem": problem})
+    return APIError(422, "validation_failed", "Some fields are not valid.", details)
+
+
+def client_hash() -> str:
+    """A keyed hash of the client address that rotates daily; the address is never kept."""
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    address = request.remote_addr or "unknown"
+    message = f"client:{day}:{address}".encode()
+    return hmac.new(current_app.config["SECRET"], message, hashlib.sha256).hexdigest()[:32]
