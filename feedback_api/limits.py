@@ -33,7 +33,7 @@ def setting(name: str) -> Callable[[], str]:
 
 limiter = Limiter(
     key_func=client_key,
-    strategy="moving-window",
+    strategy="fixed-window",
     # A Redis outage must not take the public endpoint down: fall back to memory.
     swallow_errors=True,
     in_memory_fallback_enabled=True,

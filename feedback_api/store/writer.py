@@ -34,7 +34,15 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        # Built once, so it compiles once; executed with a list of rows, SQLAlchemy sends one
+        # multi-row INSERT ... RETURNING ("insertmanyvalues"). Rows whose key exists return
+        # nothing, and their requests are answered as replays or reuses.
+        self._statement = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id, table.c.idempotency_key)
+        )
 
     def insert(self, row: dict, timeout: float = 10.0) -> tuple[int, int | None] | None:
         """Insert `row`; return (id, task_id), or None when its idempotency key exists.
@@ -70,13 +78,8 @@ class GroupCommitter:
     def _commit(self, batch: list[tuple[dict, Future]]) -> None:
         try:
             with self.engine.begin() as conn:
-                stmt = (
-                    self._insert(self.table)
-                    .values([row for row, _ in batch])
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                    .returning(self.table.c.id, self.table.c.idempotency_key)
-                )
-                ids = {key: id_ for id_, key in conn.execute(stmt)}
+                result = conn.execute(self._statement, [row for row, _ in batch])
+                ids = {key: id_ for id_, key in result}
                 inserted = []
                 for row, _ in batch:
                     if row["idempotency_key"] in ids:

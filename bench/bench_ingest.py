@@ -1,0 +1,133 @@
+"""Ingest throughput against a no-op baseline, in one run, on this machine.
+
+Serves a no-op Flask endpoint and the real ingest endpoint with the same gunicorn
+configuration (`make serve`'s: gthread, 2 workers, 8 threads), loads each with wrk at 16
+connections on loopback, and prints req/s, p50/p99 and the ratio ingest/no-op, for SQLite
+(WAL, synchronous=FULL) and PostgreSQL (fsync on). Ratios, not absolute numbers, are the
+result: these machines are noisy.
+
+    .venv/bin/python bench/bench_ingest.py [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from feedback_api.config import load_settings  # noqa: E402
+from feedback_api.serve import gunicorn_args  # noqa: E402
+from feedback_api.site import publish  # noqa: E402
+from feedback_api.store import upgrade  # noqa: E402
+from tests import services  # noqa: E402
+
+LUA = Path(__file__).with_name("post_feedback.lua")
+
+
+def published_site(tmp: Path) -> Path:
+    repo = tmp / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    publish.publish_all(repo, branch="tideway-site", log=lambda _m: None)
+    site = tmp / "site"
+    publish.export(repo, "tideway-site", site)
+    return site
+
+
+def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
+    args = gunicorn_args(load_settings(port=port))
+    args[-1] = app
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *args], cwd=ROOT, env={**os.environ, **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    services.wait_for_port(port, proc=proc)
+    return proc
+
+
+def wrk(port: int, seconds: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(LUA),
+         f"http://127.0.0.1:{port}/api/v1/feedback"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "non2xx": int(re.search(r"non2xx=(\d+)", out).group(1)),
+    }
+
+
+def measure(name: str, app: str, env: dict[str, str], seconds: int) -> dict[str, float]:
+    port = services.free_port()
+    proc = serve(app, env, port)
+    try:
+        wrk(port, 2)  # warm-up: workers started, connections and caches primed
+        result = wrk(port, seconds)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    print(f"{name:<22} {result['rps']:>9.0f} req/s   p50 {result['p50']:6.2f} ms   "
+          f"p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']}", flush=True)  # fmt: skip
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed (Debian package wrk).", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="tideway-bench-"))
+    try:
+        site = published_site(tmp)
+        common = {
+            "TIDEWAY_SITE_DIR": str(site),
+            "TIDEWAY_SECRET_KEY": "bench-" + "s" * 40,
+            "TIDEWAY_RATE_LIMIT_CLIENT": "100000000/minute",
+            "TIDEWAY_RATE_LIMIT_PAGE": "100000000/minute",
+            "NO_MKDOCS_2_WARNING": "1",
+        }
+        sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        upgrade(sqlite_url)
+        results = {}
+        results["noop"] = measure("no-op (baseline)", "bench.noop_app:app", common, args.seconds)
+        results["sqlite"] = measure(
+            "ingest, SQLite", "feedback_api.wsgi:application",
+            {**common, "TIDEWAY_DATABASE_URL": sqlite_url}, args.seconds,
+        )  # fmt: skip
+        with services.postgres_server() as pg:
+            pg_url = pg.create_database("bench")
+            upgrade(pg_url)
+            results["postgres"] = measure(
+                "ingest, PostgreSQL", "feedback_api.wsgi:application",
+                {**common, "TIDEWAY_DATABASE_URL": pg_url}, args.seconds,
+            )  # fmt: skip
+        results["noop2"] = measure("no-op (again)", "bench.noop_app:app", common, args.seconds)
+        base = (results["noop"]["rps"] + results["noop2"]["rps"]) / 2
+        print()
+        for store, target in (("sqlite", 0.8), ("postgres", 0.7)):
+            ratio = results[store]["rps"] / base
+            print(f"ratio ingest/no-op, {store:<9}: {ratio:.2f} (target >= {target}); "
+                  f"p99 {results[store]['p99']:.2f} ms (target <= 15)")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
