@@ -21,7 +21,12 @@ serve: $(VENV)/.installed
 system-deps:
 	@scripts/install-system-deps
 
-test: $(VENV)/.installed system-deps
+# Node tools of the widget's tests (axe-core, terser), pinned by the lockfile.
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed system-deps tests/js/node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -1,0 +1,336 @@
+"""The widget on sites configured otherwise: Chinese, light and dark palettes (axe-core and
+screenshots), instant navigation, an API on another origin, a strict Content Security Policy.
+
+Each variant is the product's own docs built with one more config file (`INHERIT: mkdocs.yml`)
+into a copy of the published site, in place of the current version, and served for real.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from mkdocs.utils.yaml import get_yaml_loader
+
+from tests import services
+from tests.conftest import ROOT
+from tests.test_widget import rows, start_server, wait_queue_empty, wait_rows
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def build_variant(published_site, dest: Path, config: dict) -> Path:
+    """The published site with its current version rebuilt from mkdocs.yml plus `config`."""
+    repo = dest / "repo"
+    shutil.copytree(published_site.repo, repo, symlinks=True)
+    variant = repo / "mkdocs-variant.yml"
+    variant.write_text(yaml.safe_dump({"INHERIT": "mkdocs.yml", **config}, allow_unicode=True))
+    site = dest / "site"
+    shutil.copytree(published_site.site_dir, site, symlinks=True)
+    out = site / published_site.current
+    shutil.rmtree(out)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(variant), "-d", str(out)],
+        cwd=repo, check=True, capture_output=True,
+        env={**os.environ, "MIKE_DOCS_VERSION": published_site.current},
+    )  # fmt: skip
+    return site
+
+
+def plugins_with(published_site, **tideway_options) -> list:
+    """mkdocs.yml's plugin list, with options for the tideway plugin."""
+    with open(published_site.repo / "mkdocs.yml", "rb") as f:
+        plugins = yaml.load(f, Loader=get_yaml_loader())["plugins"]
+    named = [p if isinstance(p, str) else next(iter(p)) for p in plugins]
+    plugins[named.index("tideway")] = {"tideway": tideway_options}
+    return plugins
+
+
+def axe_violations(page) -> list[str]:
+    if not AXE.exists():
+        services.unavailable(f"{AXE} missing: run `npm ci` in tests/js (make test does)")
+    if not page.evaluate("!!window.axe"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document.querySelector('.tideway-feedback'), {
+             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                              'wcag22aa', 'best-practice']}})
+           ).violations.flatMap(v => v.nodes.map(n =>
+             `${v.id}: ${n.target.join(' ')}: ${n.failureSummary}`))"""
+    )
+    return found
+
+
+@pytest.fixture(scope="module")
+def zh_site(published_site, tmp_path_factory):
+    happy, sad = "material/emoticon-happy-outline", "material/emoticon-sad-outline"
+    return build_variant(
+        published_site,
+        tmp_path_factory.mktemp("zh"),
+        {
+            "theme": {"language": "zh"},
+            "extra": {
+                "analytics": {
+                    "feedback": {
+                        "title": "本页内容对你有帮助吗？",
+                        "ratings": [
+                            {"icon": happy, "name": "有帮助", "data": 1, "note": "感谢反馈！"},
+                            {"icon": sad, "name": "有待改进", "data": 0, "note": "感谢反馈！"},
+                        ],
+                    }
+                }
+            },
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def palette_site(published_site, tmp_path_factory):
+    """Material's light and dark palettes, following the reader's system setting."""
+    toggle = {"icon": "material/brightness-7", "name": "Switch palette"}
+    return build_variant(
+        published_site,
+        tmp_path_factory.mktemp("palette"),
+        {
+            "theme": {
+                "palette": [
+                    {
+                        "media": "(prefers-color-scheme: light)",
+                        "scheme": "default",
+                        "toggle": toggle,
+                    },
+                    {"media": "(prefers-color-scheme: dark)", "scheme": "slate", "toggle": toggle},
+                ]  # fmt: skip
+            },
+        },
+    )
+
+
+def test_chinese_site_speaks_chinese_end_to_end(browser, zh_site, published_site, tmp_path):
+    server = start_server(zh_site, tmp_path)
+    try:
+        page = browser.new_page()
+        page.goto(f"{server.url}/{published_site.current}/quickstart/")
+        form = page.locator("form.md-feedback")
+        form.wait_for(state="visible")
+        assert "本页内容对你有帮助吗？" in form.inner_text()
+        form.get_by_role("button", name="有待改进").click()
+        more = page.locator("form.tideway-more")
+        more.wait_for(state="visible")
+        assert more.locator("fieldset:visible legend").inner_text() == "遇到了什么问题？"
+        more.get_by_label("示例无法运行").check()
+        more.get_by_label("详细说明（选填）").fill("第二步的命令少了端口号")
+        assert page.locator("#tideway-count").inner_text() == "11 / 2000 字"
+        more.get_by_label("问题修复后发邮件通知我").check()
+        more.get_by_label("电子邮箱").fill("reader@localhost")
+        more.get_by_role("button", name="提交").click()
+        # The API's refusal, in the reader's language.
+        page.locator(".tideway-status", has_text="请输入有效的电子邮箱地址。").wait_for()
+        more.get_by_label("电子邮箱").fill("reader@example.com")
+        more.get_by_role("button", name="提交").click()
+        page.locator(".tideway-thanks", has_text="谢谢！").wait_for()
+        [row] = wait_rows(server.database_url, 1, notify=True)
+        assert row["locale"] == "zh-Hans" and row["comment"] == "第二步的命令少了端口号"
+        page.reload()
+        page.get_by_role("button", name="修改评价").wait_for()
+        assert "你已评价过本页。" in page.locator(".tideway-rated").inner_text()
+        page.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_accessible_and_presentable_in_both_palettes(
+    browser, palette_site, published_site, tmp_path, output_dir, scheme
+):
+    """axe-core finds no violation in the widget in any state; screenshots for a person."""
+    server = start_server(palette_site, tmp_path)
+    url = f"{server.url}/{published_site.current}/quickstart/"
+    try:
+        for device, options in (("desktop", DESKTOP), ("phone", PHONE)):
+            context = browser.new_context(color_scheme=scheme, **options)
+            page = context.new_page()
+            page.goto(url)
+            widget = page.locator(".tideway-feedback")
+            page.locator("form.md-feedback").wait_for(state="visible")
+            expected = "slate" if scheme == "dark" else "default"
+            assert page.evaluate("document.body.dataset.mdColorScheme") == expected
+            assert axe_violations(page) == []
+
+            paragraph = page.locator("article h2 + p").first
+            paragraph.click(click_count=3)
+            page.locator(".tideway-pin").wait_for(state="visible")
+            assert axe_violations(page) == []
+            page.screenshot(path=str(output_dir / f"{device}-passage-control.png"))
+            page.locator(".tideway-pin").click()
+            more = page.locator("form.tideway-more")
+            more.wait_for(state="visible")
+            more.locator("input[value=hard_to_follow]").check()
+            more.locator("#tideway-comment").fill("The second step assumes a running server.")
+            more.locator("[name=notify]").check()
+            more.locator("#tideway-email").fill("reader@example.com")
+            assert axe_violations(page) == []
+            widget.screenshot(path=str(output_dir / f"{device}-follow-up.png"))
+            more.locator("[type=submit]").click()
+            page.locator(".tideway-thanks").wait_for(state="visible")
+            page.wait_for_timeout(300)  # the related pages arrive
+            assert axe_violations(page) == []
+            widget.screenshot(path=str(output_dir / f"{device}-thanks.png"))
+            page.reload()
+            page.locator(".tideway-rated").wait_for(state="visible")
+            assert axe_violations(page) == []
+            widget.screenshot(path=str(output_dir / f"{device}-rated.png"))
+            context.close()
+        assert len(rows(server.database_url)) == 2
+    finally:
+        server.stop()
+
+
+def test_instant_navigation_mounts_once_per_page(browser, published_site, tmp_path):
+    # Material's instant navigation follows only links listed in sitemap.xml, whose URLs come
+    # from site_url and must match the served host, port and path.
+    version, port = published_site.current, services.free_port()
+    site = build_variant(
+        published_site, tmp_path / "variant", {"site_url": f"http://127.0.0.1:{port}/{version}/"}
+    )
+    server = start_server(site, tmp_path, port=port)
+    page = browser.new_page(viewport=DESKTOP["viewport"])
+    posts = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data_json)
+            if r.method == "POST" and "/api/v1/feedback" in r.url
+            else None
+        ),
+    )
+    try:
+        page.goto(f"{server.url}/{version}/")
+        page.locator("form.md-feedback").wait_for(state="visible")
+        page.evaluate("window.stillTheSameDocument = true")
+        sidebar = page.locator(".md-sidebar--primary")
+        for title, path in [
+            ("Quickstart", "quickstart/"),
+            ("Feedback API", "reference/api/"),
+            ("Configuration", "reference/configuration/"),
+        ]:
+            sidebar.get_by_role("link", name=title, exact=True).click()
+            page.wait_for_url(f"{server.url}/{version}/{path}")
+            form = page.locator(f"form.md-feedback[data-tideway-page='{path}']")
+            form.wait_for(state="visible")
+        assert page.evaluate("window.stillTheSameDocument") is True  # no reload happened
+
+        form.locator("button[data-md-value='0']").click()
+        page.locator("form.tideway-more").wait_for(state="visible")
+        page.locator("article p").first.click(click_count=3)
+        page.locator(".tideway-pin").wait_for(state="visible")
+        assert page.locator(".tideway-pin").count() == 1
+        wait_rows(server.database_url, 1, page="reference/configuration/", version=version)
+        page.wait_for_timeout(300)
+        assert len(posts) == 1  # one listener, not one per page visited
+
+        page.go_back()  # back to a page seen before: mounted afresh, still unrated
+        page.wait_for_url(f"{server.url}/{version}/reference/api/")
+        form = page.locator("form.md-feedback[data-tideway-page='reference/api/']")
+        form.wait_for(state="visible")
+        form.locator("button[data-md-value='1']").click()
+        wait_rows(server.database_url, 2, page="reference/api/", rating=1)
+        assert page.evaluate("window.stillTheSameDocument") is True
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_api_on_another_origin(browser, published_site, tmp_path):
+    """api_base points at an API on another origin, which grants the site's origin."""
+    # Ports first: the site is built with the API's address, the API allows the site's.
+    site_port, api_port = services.free_port(), services.free_port()
+    site_origin, api_origin = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{api_port}"
+    site = build_variant(
+        published_site,
+        tmp_path / "variant",
+        {"plugins": plugins_with(published_site, api_base=f"{api_origin}/api/v1")},
+    )
+    servers = []
+    try:
+        for name, port, env in (
+            ("site", site_port, {}),
+            ("api", api_port, {"TIDEWAY_ALLOWED_ORIGINS": site_origin}),
+        ):
+            (tmp_path / name).mkdir()
+            servers.append(start_server(site, tmp_path / name, port=port, **env))
+        page = browser.new_page()
+        hosts = set()
+        page.on("request", lambda r: hosts.add(re.match(r"\w+://[^/]+", r.url).group(0)))
+        page.goto(f"{site_origin}/{published_site.current}/quickstart/")
+        page.locator("form.md-feedback button[data-md-value='0']").click()
+        more = page.locator("form.tideway-more")
+        more.wait_for(state="visible")
+        more.locator("#tideway-comment").fill("Sent across origins.")
+        more.locator("[type=submit]").click()
+        page.locator(".tideway-thanks").wait_for(state="visible")
+        wait_queue_empty(page)
+        assert rows(servers[0].database_url) == []
+        [row] = wait_rows(servers[1].database_url, 1, comment="Sent across origins.")
+        assert hosts == {site_origin, api_origin}
+        page.close()
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_strict_csp_no_third_party_and_no_cookies(browser, published_site, tmp_path):
+    """Under a policy with no inline script, no eval and nothing from elsewhere, the widget
+    works and the page reports no violation; every request stays on the site's origin."""
+    server = start_server(published_site.site_dir, tmp_path)
+
+    def with_csp(route):
+        response = route.fetch()
+        html = response.text()
+        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S)
+        hashes = " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+            for s in inline
+        )
+        policy = (
+            f"default-src 'self'; script-src 'self' {hashes}; style-src 'self'; "
+            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'"
+        )
+        headers = {**response.headers, "content-security-policy": policy}
+        route.fulfill(response=response, headers=headers)
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.route(lambda url: url.endswith("/quickstart/"), with_csp)
+    refused, requests = [], []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(f"{server.url}/{published_site.current}/quickstart/")
+        page.locator("form.md-feedback button[data-md-value='0']").click()
+        more = page.locator("form.tideway-more")
+        more.wait_for(state="visible")
+        page.locator("article h2 + p").first.click(click_count=3)
+        page.locator(".tideway-pin").click()
+        more.locator("#tideway-comment").fill("Under a strict policy.")
+        more.locator("[type=submit]").click()
+        page.locator(".tideway-thanks").wait_for(state="visible")
+        wait_rows(server.database_url, 1, comment="Under a strict policy.")
+        assert refused == []
+        assert [u for u in requests if not u.startswith(server.url + "/")] == []
+        assert context.cookies() == []
+    finally:
+        context.close()
+        server.stop()
