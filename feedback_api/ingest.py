@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .catalog import CatalogUnavailable
 from .errors import APIError
-from .http_input import client_hash, read_json_body, validation_error
-from .limits import limiter, page_key, setting
+from .http_input import read_json_body, validation_error
+from .limits import client_key, ingest_limits
 from .schemas import FeedbackAmend, FeedbackIn, FeedbackOut, check_reasons
 from .store.models import Feedback
 
@@ -115,11 +115,12 @@ def _parse_feedback() -> FeedbackIn:
 
 
 @bp.post("/feedback")
-@limiter.limit(setting("rate_limit_client"), scope="client")
-@limiter.limit(setting("rate_limit_page"), key_func=page_key, scope="page")
 def create_feedback():
+    limits = ingest_limits()
+    limits.check_client(client_key())  # first: a flood of garbage is refused cheaply too
     data = _parse_feedback()
     version = resolve_page(data)
+    limits.check_page(version, data.page)
     body = data.model_dump(exclude={"idempotency_key"})
     body["version"] = version
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -135,7 +136,7 @@ def create_feedback():
         "email": data.email if data.notify else None,  # kept only with consent
         "notify": bool(data.notify),
         "locale": data.locale,
-        "client_hash": client_hash(),
+        "client_hash": client_key(),
         "amend_token_hash": token_hash(token),
         "idempotency_key": data.idempotency_key,
         "request_hash": request_hash,

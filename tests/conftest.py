@@ -160,6 +160,8 @@ class LiveServer:
             env=self.env, cwd=ROOT, start_new_session=True,
         )  # fmt: skip
         services.wait_for_port(self.port, proc=self.proc)
+        # The master listens before its workers have imported the app: wait for an answer.
+        services.wait_for_http(f"{self.url}/healthz", proc=self.proc)
         return self
 
     def stop(self) -> None:

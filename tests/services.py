@@ -56,6 +56,24 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
 
 
+def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None):
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer 200 after {timeout}s")
+
+
 class PostgresServer:
     """A PostgreSQL cluster in a temporary directory, owned by `postgres` when we are root
     (initdb and postgres refuse to run as root)."""
