@@ -8,6 +8,8 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    ForeignKey,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -52,6 +54,11 @@ class Feedback(Base):
     """One row per reader submission."""
 
     __tablename__ = "feedback"
+    # Reports group a page's ratings of one version by time (migration 0003).
+    __table_args__ = (
+        Index("ix_feedback_page_version_created", "page", "version", "created_at"),
+        Index("ix_feedback_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     page: Mapped[str] = mapped_column(String(512), index=True)
@@ -74,3 +81,126 @@ class Feedback(Base):
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     # SHA-256 of the canonical request body: a replay with another body is refused.
     request_hash: Mapped[str] = mapped_column(String(64))
+    # The review task the submission landed on; NULL for a signal without work.
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True, index=True)
+
+
+# -- Review work: reviewers, their API tokens, tasks, the audit trail and the mail outbox --
+
+OPEN_STATES = ("new", "triaged", "in_progress")
+
+
+class User(Base):
+    """A reviewer or an admin: owns tasks, signs in to the dashboard, holds API tokens."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # the login name
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="reviewer")  # reviewer | admin
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    tier: Mapped[int] = mapped_column(SmallInteger, default=1)  # support tier 1..3
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: datetime.now(UTC))
+
+
+class ApiToken(Base):
+    """A bearer token for the reviewer API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: datetime.now(UTC))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Task(Base):
+    """Review work on one page of one version; feedback that asks for work joins it."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page: Mapped[str] = mapped_column(String(512))
+    version: Mapped[str] = mapped_column(String(64))
+    # "version\npage" while the task is open, else NULL: the unique constraint allows one
+    # open task per page and version on both stores, even with several writers at once.
+    open_key: Mapped[str | None] = mapped_column(String(600), unique=True, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    category: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16), index=True)
+    priority_rule: Mapped[str] = mapped_column(Text, default="")
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    tier: Mapped[int] = mapped_column(SmallInteger, default=1)
+    feedback_count: Mapped[int] = mapped_column(Integer, default=0)
+    reader_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_response_due: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    first_response_warn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolution_due: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    resolution_warn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    fixed_in_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fix_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
+    previous_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+    # Set once each by the sweep (a conditional UPDATE), so a warning or an escalation
+    # happens once however many sweeps run at the same time.
+    response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The deadline that matters now: first response until there is one, then resolution;
+    # NULL once the task is no longer open. The queue sorts on it.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+class TaskEvent(Base):
+    """The append-only audit trail of a task: who, when, what changed from what to what, why."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    from_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    to_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Outbox(Base):
+    """A mail to send: written in the transaction that decided it, sent later with retries."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True, index=True)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"), nullable=True)
+    to_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # ack | resolved | warning | escalation
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A sender holds a row until this time; another sender skips it meanwhile.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set when the mail will never be sent (unsubscribed, or out of attempts).
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    unsubscribe_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
