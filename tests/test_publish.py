@@ -52,7 +52,7 @@ def test_publishing_again_without_changes_rebuilds_nothing(tmp_path):
     head = run_git(repo, "rev-parse", "tideway-site")
     assert publish.publish_all(repo, branch="tideway-site", log=lambda _m: None) == []
     assert run_git(repo, "rev-parse", "tideway-site") == head
-    (repo / "docs" / "index.md").write_text("# Changed\n\nNew words.\n")
+    (repo / "docs" / "index.md").write_text("---\nowner: docs-team\n---\n# Changed\n\nNew words.\n")
     assert publish.publish_all(repo, branch="tideway-site", log=lambda _m: None) == ["0.1"]
 
 
@@ -76,7 +76,7 @@ def test_export_swaps_the_site_directory_atomically(tmp_path):
     site = tmp_path / "site"
     first = publish.export(repo, "tideway-site", site)
     assert site.is_symlink() and (site / "versions.json").exists()
-    (repo / "docs" / "index.md").write_text("# Changed\n")
+    (repo / "docs" / "index.md").write_text("---\nowner: docs-team\n---\n# Changed\n")
     publish.publish_all(repo, branch="tideway-site", log=lambda _m: None)
     second = publish.export(repo, "tideway-site", site)
     assert first != second and not first.exists()

@@ -1,11 +1,12 @@
 """The MkDocs plugin: stamps each page for the widget and writes the version's page manifest.
 
-Enabled with one line, `- tideway`, under `plugins:` in mkdocs.yml.
+Enabled with one line, `- tideway`, under `plugins:` in mkdocs.yml. Its options are the
+schema below; `render_plugin_reference()` turns that schema into the docs' reference table.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -13,56 +14,161 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
+from . import banners, history, manifest
+
 log = get_plugin_logger(__name__)
 
-MANIFEST_NAME = "feedback-manifest.json"
-MANIFEST_SCHEMA = 1
-# Where a page asks for the settings reference generated from feedback_api/config.py.
+# Where a page asks for a reference generated from code: the settings schema
+# (feedback_api/config.py), the OpenAPI document, and this plugin's own options.
 CONFIG_REFERENCE_MARKER = "<!-- tideway:config-reference -->"
-# Where a page asks for the API reference generated from the OpenAPI document.
 API_REFERENCE_MARKER = "<!-- tideway:api-reference -->"
+PLUGIN_REFERENCE_MARKER = "<!-- tideway:plugin-reference -->"
+# How the publish command tells a build that its version is not released yet.
+DEV_ENV = "TIDEWAY_DOCS_DEV"
+MANIFEST_NAME = manifest.MANIFEST_NAME
 
 
 class TidewayConfig(base.Config):
     api_base = c.Type(str, default="/api/v1")
-    """Where the widget posts feedback: a path on the site's origin or an absolute URL."""
     version = c.Optional(c.Type(str))
-    """The version this build is; by default mike's version (`MIKE_DOCS_VERSION`)."""
+    dev = c.Optional(c.Type(bool))
+    freshness_days = c.Type(int, default=365)
+    redirects = c.Type(dict, default={})
+    banners = c.Type(bool, default=True)
+
+
+# One line per option, rendered on the reference page; tests/test_plugin.py fails when an
+# option has none.
+OPTION_HELP = {
+    "api_base": "Where the widget posts feedback: a path on the site's origin or an absolute URL.",
+    "version": "The version this build is. Default: mike's version (`MIKE_DOCS_VERSION`), "
+    "else `dev`.",
+    "dev": "This version is not released yet: pages show a *not yet released* banner instead "
+    f"of the outdated one. Default: the `{DEV_ENV}` environment variable, which "
+    "`scripts/publish` sets for versions marked `dev: true` in `versions.yml`.",
+    "freshness_days": "Days after its `reviewed:` date (or its last commit) that a page is "
+    "stale; the publish command's freshness gate fails on stale pages.",
+    "redirects": "Moved pages: `old.md: new.md` (source paths). Each old path gets a page "
+    "that sends the reader, anchor included, to the new one.",
+    "banners": "Fill Material's outdated banner (and the *not yet released* banner) and keep "
+    "the reader on the same page when the version selector changes version.",
+}
+
+
+def render_plugin_reference() -> str:
+    rows = ["| Option | Default | Meaning |", "|---|---|---|"]
+    for name, option in TidewayConfig._schema:
+        default = option.default
+        shown = "(none)" if default is None or default == {} else f"`{default}`"
+        if isinstance(default, bool):
+            shown = f"`{str(default).lower()}`"
+        rows.append(f"| `{name}` | {shown} | {OPTION_HELP[name]} |")
+    return "\n".join(rows) + "\n"
+
+
+def _as_text(value) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value)
 
 
 class TidewayPlugin(BasePlugin[TidewayConfig]):
     def on_config(self, config):
         self.version = self.config.version or os.environ.get("MIKE_DOCS_VERSION") or "dev"
+        dev = self.config.dev
+        self.dev = dev if dev is not None else os.environ.get(DEV_ENV, "") in {"1", "true"}
         self.pages: list[dict] = []
+        self.terms: dict[str, frozenset[str]] = {}
+        docs_dir = Path(config.docs_dir)
+        self.changes = history.last_changes(docs_dir)
+        if self.changes is None:
+            log.info(
+                "%s is not in a git checkout: no commit stamps or review dates from git.", docs_dir
+            )
         # Templates read this from config.extra, which any theme that reads mkdocs.yml
-        # (Material, Zensical) sees too.
+        # (Material, Zensical) sees too; values a writer set there by hand come first.
         config.extra["tideway"] = {
             "version": self.version,
             "api_base": self.config.api_base.rstrip("/"),
+            "dev": self.dev,
+            **(config.extra.get("tideway") or {}),
         }
+        default = (config.extra.get("version") or {}).get("default") or "latest"
+        self.default_alias = default[0] if isinstance(default, list) else default
         return config
 
     def on_page_markdown(self, markdown, page, config, files):
-        if CONFIG_REFERENCE_MARKER in markdown:
-            from ..config import render_reference
-
-            markdown = markdown.replace(CONFIG_REFERENCE_MARKER, render_reference())
-        if API_REFERENCE_MARKER in markdown:
-            from ..openapi import render_markdown
-
-            markdown = markdown.replace(API_REFERENCE_MARKER, render_markdown())
+        src = page.file.src_uri
+        change = (self.changes or {}).get(src)
+        owner = _as_text(page.meta.get("owner"))
+        reviewed = _as_text(page.meta.get("reviewed")) or (change.date if change else "")
+        if not owner:
+            log.warning("%s has no owner: add `owner: <team>` to its front matter.", src)
+        if not reviewed:
+            log.warning("%s has no review date: add `reviewed: YYYY-MM-DD` or commit it.", src)
+        page.meta["tideway"] = {
+            "source": src,
+            "owner": owner,
+            "reviewed": reviewed,
+            "commit": change.commit if change else "",
+            "hash": manifest.content_hash(markdown),
+        }
+        self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
+        if "<!-- tideway:" in markdown:
+            for marker, render in _reference_renderers().items():
+                if marker in markdown:
+                    markdown = markdown.replace(marker, render())
         return markdown
 
     def on_page_context(self, context, page, config, nav):
-        self.pages.append({"url": page.url, "src": page.file.src_uri, "title": page.title or ""})
+        stamp = page.meta.get("tideway") or {}
+        self.pages.append(
+            {
+                "url": page.url,
+                "src": page.file.src_uri,
+                "title": page.title or "",
+                "owner": stamp.get("owner", ""),
+                "reviewed": stamp.get("reviewed", ""),
+                "commit": stamp.get("commit", ""),
+                "hash": stamp.get("hash", ""),
+                "anchors": [a.id for a in _walk_toc(page.toc)],
+            }
+        )
         return context
 
+    def on_post_page(self, output, page, config):
+        if not self.config.banners:
+            return output
+        return banners.inject(output, self.version, self.dev, self.default_alias, page.url)
+
     def on_post_build(self, config):
-        manifest = {
-            "schema": MANIFEST_SCHEMA,
-            "version": self.version,
-            "pages": sorted(self.pages, key=lambda p: p["url"]),
-        }
-        out = Path(config.site_dir) / MANIFEST_NAME
-        out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        site_dir = Path(config.site_dir)
+        doc = manifest.assemble(self.version, self.pages, self.terms)
+        doc["freshness_days"] = self.config.freshness_days
+        manifest.write(site_dir, doc)
+        pages = {p["src"]: p["url"] for p in self.pages}
+        for old, new in self.config.redirects.items():
+            if new not in pages:
+                log.warning("redirects: %s -> %s, but %s is not a page.", old, new, new)
+                continue
+            banners.write_redirect(site_dir, banners.src_to_url(old), pages[new])
         log.info("Wrote %s (%d pages, version %s)", MANIFEST_NAME, len(self.pages), self.version)
+
+
+def _reference_renderers():
+    # Imported on use: a build without these markers never loads the API's modules (and
+    # their start-up time does not count against the plugin's overhead).
+    from ..config import render_reference
+    from ..openapi import render_markdown
+
+    return {
+        CONFIG_REFERENCE_MARKER: render_reference,
+        API_REFERENCE_MARKER: render_markdown,
+        PLUGIN_REFERENCE_MARKER: render_plugin_reference,
+    }
+
+
+def _walk_toc(items):
+    for item in items:
+        yield item
+        yield from _walk_toc(item.children)

@@ -1,39 +1,39 @@
-"""Publishing with mike: deploy versions to a local branch, export that branch to a directory.
+"""Publishing: run the gates, then deploy with mike, for one version or for every version
+that `versions.yml` lists, rebuilding only the versions whose inputs changed.
 
-mike commits each build under `/<version>/` on a publishing branch, keeps `versions.json`
-at its root and writes the root redirect to the default version. This module drives it
-(as a subprocess, the way CI would) and never pushes unless asked.
+A version's inputs are hashed (its docs, mkdocs.yml and overrides, this plugin's own code,
+and its settings); mike stores the hash as the version's `inputs` property in versions.json,
+and a version whose hash matches keeps its published tree.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import tarfile
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import banners, branch
+from .branch import PublishError, export, git, git_env, published_versions
+from .gates import DEFAULT_LEDGER, GateResult, run_gates
+from .plugin import DEV_ENV
+from .versions import Plan, VersionSpec, load_plan
+
+__all__ = ["PublishError", "export", "publish", "publish_all", "project_version"]
 
 # A release tag: v1, 1.2, v0.3.1 ... (the leading "v" is dropped for the version name).
 RELEASE_TAG = re.compile(r"^v?(\d+(?:\.\d+){0,2})$")
-# What a build reads; a change to any of them means the version must be rebuilt.
-BUILD_INPUTS = ("docs", "mkdocs.yml", "overrides", "feedback_api/site")
-
-
-class PublishError(RuntimeError):
-    """Publishing cannot go on; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Release:
-    version: str
-    ref: str  # a git ref, or "" for the working tree
+# What a build reads from its tree; a change to any of them means the version is rebuilt.
+BUILD_INPUTS = ("docs", "mkdocs.yml", "overrides")
+# The plugin that builds every version is the installed one, whatever the ref: its code is
+# an input of every version.
+PLUGIN_DIR = Path(__file__).resolve().parent
+VERSIONS_FILE = "versions.yml"
 
 
 def project_version(root: Path) -> str:
@@ -41,175 +41,159 @@ def project_version(root: Path) -> str:
         return tomllib.load(fh)["project"]["version"]
 
 
-def git(repo: Path, *args: str, env: dict | None = None, **kw) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, **kw)
-    if result.returncode != 0:
-        raise PublishError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
-def git_env(repo: Path) -> dict[str, str]:
-    """The environment for mike: our tools on PATH, and a git identity if none is set.
-
-    mike commits to the publishing branch; on a fresh machine git has no user.name, and
-    the commit would fail. A local identity is enough: `make serve` never pushes.
-    """
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    for key, setting, fallback in (
-        ("NAME", "user.name", "Tideway Docs publisher"),
-        ("EMAIL", "user.email", "publisher@tideway.invalid"),
-    ):
-        configured = subprocess.run(
-            ["git", "config", setting], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-        if not configured:
-            env.setdefault(f"GIT_AUTHOR_{key}", fallback)
-            env.setdefault(f"GIT_COMMITTER_{key}", fallback)
-    return env
-
-
-def release_tags(repo: Path) -> list[Release]:
-    """The repository's release tags, oldest version first."""
-    out = git(repo, "tag", "--list")
-    releases = []
-    for tag in out.splitlines():
-        match = RELEASE_TAG.match(tag.strip())
-        if match:
-            releases.append(Release(match.group(1), f"refs/tags/{tag.strip()}"))
-    return sorted(releases, key=lambda r: tuple(int(p) for p in r.version.split(".")))
-
-
-def inputs_hash(tree: Path) -> str:
-    """A content hash over everything a build reads, to skip unchanged versions."""
-    digest = hashlib.sha256()
-    for name in BUILD_INPUTS:
-        base = tree / name
+def _hash_paths(digest, root: Path, names) -> None:
+    for name in names:
+        base = root / name
         paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
         for path in paths:
             if "__pycache__" in path.parts:
                 continue
-            digest.update(str(path.relative_to(tree)).encode() + b"\0")
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
+
+
+def inputs_hash(tree: Path, spec: VersionSpec | None = None) -> str:
+    """A content hash over everything a build of `spec` from `tree` reads."""
+    digest = hashlib.sha256()
+    _hash_paths(digest, tree, BUILD_INPUTS)
+    _hash_paths(digest, PLUGIN_DIR.parent, [PLUGIN_DIR.name])
+    if spec is not None:
+        digest.update(f"dev={spec.dev}\0title={spec.title}\0".encode())
     return digest.hexdigest()[:16]
 
 
-def published_versions(repo: Path, branch: str) -> list[dict]:
+def release_plan(repo: Path) -> Plan:
+    """Without versions.yml: every release tag, and the working tree as `latest`."""
+    current = project_version(repo)
+    releases = []
+    for tag in git(repo, "tag", "--list").splitlines():
+        match = RELEASE_TAG.match(tag.strip())
+        if match and match.group(1) != current:
+            releases.append(VersionSpec(match.group(1), f"refs/tags/{tag.strip()}"))
+    releases.sort(key=lambda s: tuple(int(p) for p in s.version.split(".")))
+    return Plan((*releases, VersionSpec(current, "", ("latest",))), "latest")
+
+
+def repo_plan(repo: Path) -> Plan:
+    path = repo / VERSIONS_FILE
+    if not path.exists():
+        return release_plan(repo)
     try:
-        raw = git(repo, "show", f"{branch}:versions.json")
-    except PublishError:
-        return []
-    return json.loads(raw)
+        return load_plan(path)
+    except ValueError as exc:
+        raise PublishError(str(exc)) from None
 
 
-def mike(repo: Path, cwd: Path, *args: str) -> None:
-    # mike has no __main__; its console script sits beside our interpreter.
-    cmd = [str(Path(sys.executable).parent / "mike"), *args]
-    result = subprocess.run(cmd, cwd=cwd, env=git_env(repo), capture_output=True, text=True)
-    if result.returncode != 0:
-        raise PublishError(
-            f"mike {' '.join(args)} failed:\n{result.stderr.strip() or result.stdout.strip()}"
-        )
+@dataclass
+class Outcome:
+    built: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    gates: dict[str, list[GateResult]] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for results in self.gates.values() for r in results)
 
 
-def deploy(
+@contextmanager
+def checkout(repo: Path, ref: str) -> Iterator[Path]:
+    """The tree to build: the working tree for "", else a throwaway worktree of `ref`."""
+    if not ref:
+        yield repo
+        return
+    with tempfile.TemporaryDirectory(prefix="tideway-ref-") as tmp:
+        worktree = Path(tmp) / "tree"
+        try:
+            git(repo, "worktree", "add", "--detach", str(worktree), ref)
+        except PublishError:
+            raise PublishError(
+                f"The git ref {ref!r} does not exist here; fetch it, or fix versions.yml."
+            ) from None
+        try:
+            yield worktree
+        finally:
+            git(repo, "worktree", "remove", "--force", str(worktree))
+
+
+def build_env(repo: Path, spec: VersionSpec) -> dict[str, str]:
+    env = git_env(repo)
+    env["MIKE_DOCS_VERSION"] = spec.version
+    env[DEV_ENV] = "1" if spec.dev else ""
+    return env
+
+
+def _is_current(entry: dict | None, spec: VersionSpec, digest: str) -> bool:
+    if entry is None:
+        return False
+    same_inputs = (entry.get("properties") or {}).get("inputs") == digest
+    return same_inputs and set(spec.aliases) <= set(entry.get("aliases", []))
+
+
+def publish(
     repo: Path,
-    version: str,
+    plan: Plan,
     *,
-    branch: str,
-    tree: Path | None = None,
-    aliases: tuple[str, ...] = (),
-    title: str | None = None,
+    branch_name: str,
+    only: tuple[str, ...] = (),
+    set_default: bool = True,
+    gates: bool = True,
     push: bool = False,
     force: bool = False,
-) -> bool:
-    """Build `tree` (default: the repository's working tree) as `version` on `branch`.
+    check_only: bool = False,
+    ledger: Path | None = None,
+    today: dt.date | None = None,
+    log=print,
+) -> Outcome:
+    """Publish the plan's versions (or `only` these) whose inputs changed.
 
-    Returns False without building when the version is published from identical inputs.
+    With `gates`, every version to be built is checked first, and if any gate fails nothing
+    is deployed: the branch stays as it was. `check_only` stops after the gates.
     """
-    tree = tree or repo
-    digest = inputs_hash(tree)
-    for entry in published_versions(repo, branch):
-        same_aliases = set(aliases) <= set(entry.get("aliases", []))
-        props = entry.get("properties") or {}
-        if entry["version"] == version and props.get("inputs") == digest and same_aliases:
-            if not force:
-                return False
-    args = ["deploy", "--branch", branch, "--update-aliases", "--ignore-remote-status"]
-    args += ["--config-file", str(tree / "mkdocs.yml")]
-    args += ["--prop-set-string", f"inputs={digest}"]
-    if title:
-        args += ["--title", title]
+    outcome = Outcome()
     if push:
-        args.append("--push")
-    mike(repo, tree, *args, version, *aliases)
-    return True
-
-
-def set_default(repo: Path, version_or_alias: str, *, branch: str, push: bool = False) -> None:
-    args = ["set-default", "--branch", branch, "--ignore-remote-status"]
-    mike(repo, repo, *args, *(["--push"] if push else []), version_or_alias)
+        branch.fetch_remote_branch(repo, branch_name)
+    published = {v["version"]: v for v in published_versions(repo, branch_name)}
+    specs = [s for s in plan.versions if not only or s.version in only]
+    with ExitStack() as stack:
+        todo = []
+        for spec in specs:
+            tree = stack.enter_context(checkout(repo, spec.ref))
+            digest = inputs_hash(tree, spec)
+            if not force and _is_current(published.get(spec.version), spec, digest):
+                outcome.unchanged.append(spec.version)
+            else:
+                todo.append((spec, tree, digest))
+        if gates:
+            for spec, tree, _ in todo:
+                with tempfile.TemporaryDirectory(prefix="tideway-gates-") as out:
+                    outcome.gates[spec.version] = run_gates(
+                        tree, Path(out) / "site", build_env(repo, spec),
+                        ledger or repo / DEFAULT_LEDGER, today,
+                    )  # fmt: skip
+            if not outcome.passed or check_only:
+                return outcome
+        for spec, tree, digest in todo:
+            branch.mike_deploy(
+                repo, tree, spec.version, branch=branch_name, aliases=spec.aliases,
+                title=spec.title, props={"inputs": digest}, env=build_env(repo, spec),
+            )  # fmt: skip
+            outcome.built.append(spec.version)
+            log(f"Published version {spec.version} to branch {branch_name}.")
+    if branch.head(repo, branch_name) is None:
+        return outcome
+    if set_default and plan.find(plan.default):
+        branch.set_default(repo, plan.default, branch=branch_name)
+    root = {"404.html": banners.root_404(plan.default, plan.redirects)}
+    branch.commit_root_files(repo, branch_name, root, "Root 404 page and redirects")
+    if push:
+        branch.push(repo, branch_name)
+        log(f"Pushed branch {branch_name} to origin.")
+    return outcome
 
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:
-    """Publish every release tag, then the working tree as the current version (`latest`).
+    """`make serve`: every version of versions.yml (or the release tags), without gates.
 
     Returns the versions that were (re)built.
     """
-    current = project_version(repo)
-    built = []
-    for release in release_tags(repo):
-        if release.version == current:
-            continue  # the working tree is the newer truth for the current version
-        with tempfile.TemporaryDirectory(prefix="tideway-tag-") as tmp:
-            worktree = Path(tmp) / "tree"
-            git(repo, "worktree", "add", "--detach", str(worktree), release.ref)
-            try:
-                if deploy(repo, release.version, branch=branch, tree=worktree):
-                    built.append(release.version)
-            finally:
-                git(repo, "worktree", "remove", "--force", str(worktree))
-    if deploy(repo, current, branch=branch, aliases=("latest",)):
-        built.append(current)
-    set_default(repo, "latest", branch=branch)
-    for version in built:
-        log(f"Published version {version} to branch {branch}.")
-    return built
-
-
-def export(repo: Path, branch: str, site_dir: Path) -> Path:
-    """Make `site_dir` show the branch's tree, swapping a symlink so readers never see a half.
-
-    `site_dir` becomes a symlink to `<site_dir>.snapshots/<commit>`; older snapshots go.
-    """
-    commit = git(repo, "rev-parse", branch)
-    snapshots = site_dir.parent / f"{site_dir.name}.snapshots"
-    target = snapshots / commit
-    if not target.exists():
-        snapshots.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=snapshots))
-        staging.chmod(0o755)
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
-        ).stdout
-        with tarfile.open(fileobj=_bytes_io(archive)) as tar:
-            tar.extractall(staging, filter="tar")
-        staging.rename(target)
-    if site_dir.exists() and not site_dir.is_symlink():
-        raise PublishError(f"{site_dir} exists and is not a symlink made by publishing.")
-    link = site_dir.parent / f".{site_dir.name}.new"
-    if link.is_symlink():
-        link.unlink()
-    link.symlink_to(target.relative_to(site_dir.parent))
-    os.replace(link, site_dir)
-    for old in snapshots.iterdir():
-        if old != target:
-            shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def _bytes_io(data: bytes):
-    import io
-
-    return io.BytesIO(data)
+    return publish(repo, repo_plan(repo), branch_name=branch, gates=False, log=log).built

@@ -1,0 +1,101 @@
+"""What readers of old, new and moved pages see: banners, the version switch, redirects, 404.
+
+The plugin injects the banner into Material's outdated slot of every page it builds, so a
+version built from an old git ref (whose own overrides know nothing of banners) gets one
+too: no hand-written override per version. Which page of the latest version the banner
+points to is decided in the browser from that version's manifest, because an old version
+is not rebuilt when a newer one is published.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
+# version is not the default one; it stays empty unless a theme fills its `outdated` block.
+EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
+
+OUTDATED_TEXT = (
+    "You are reading version <strong>{version}</strong>, which is not the latest release."
+)
+UNRELEASED_TEXT = "You are reading version <strong>{version}</strong>, which is not yet released."
+LATEST_LINK = "Read this page in the latest release."
+
+# Runs on every page (and again after each instant navigation): points the banner link to
+# the same page in the latest release when that page exists there, and makes the version
+# selector keep the page. Both read feedback-manifest.json of the target version.
+VERSIONS_SCRIPT = (
+    "<script>\n" + (TEMPLATES / "versions.js").read_text(encoding="utf-8") + "</script>"
+)
+
+
+def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
+    kind = "unreleased" if dev else "outdated"
+    text = (UNRELEASED_TEXT if dev else OUTDATED_TEXT).format(version=html.escape(version))
+    # Without JavaScript the link still leads to the latest release's home.
+    home = "../" * (page_url.count("/") + 1) + f"{default_alias}/"
+    return (
+        f'<aside class="md-banner md-banner--warning" data-tideway-banner="{kind}">'
+        f'<div class="md-banner__inner md-grid md-typeset">{text} '
+        f'<a href="{home}" data-tideway-latest="{html.escape(default_alias)}">{LATEST_LINK}</a>'
+        "</div></aside>"
+    )
+
+
+def inject(output: str, version: str, dev: bool, default_alias: str, page_url: str) -> str:
+    """Fill Material's empty outdated slot and add the version script; other themes: as is."""
+    match = EMPTY_OUTDATED_SLOT.search(output)
+    if not match:
+        return output
+    banner = banner_html(version, dev, default_alias, page_url)
+    output = output[: match.end(1)] + banner + output[match.start(2) :]
+    at = output.rfind("</body>")
+    return output[:at] + VERSIONS_SCRIPT + output[at:] if at != -1 else output
+
+
+def src_to_url(src: str) -> str:
+    """The URL MkDocs gives a source path (with directory URLs): `a/b.md` -> `a/b/`."""
+    stem = src.removesuffix(".md")
+    if stem == "index":
+        return ""
+    if stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"
+
+
+REDIRECT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Moved</title>
+<meta http-equiv="refresh" content="0; url={target}">
+<link rel="canonical" href="{target}">
+<script>location.replace({target_js} + location.search + location.hash);</script>
+</head><body>This page moved to <a href="{target}">{target}</a>.</body></html>
+"""
+
+
+def write_redirect(site_dir: Path, old_url: str, new_url: str) -> Path:
+    """A page at `old_url` that sends the reader (query and anchor kept) to `new_url`."""
+    depth = old_url.count("/")
+    target = "../" * depth + new_url or "./"
+    out = site_dir / old_url / "index.html" if old_url.endswith("/") or not old_url else None
+    out = out or site_dir / old_url
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        REDIRECT_PAGE.format(target=html.escape(target), target_js=json.dumps(target)),
+        encoding="utf-8",
+    )
+    return out
+
+
+ROOT_404 = (TEMPLATES / "root-404.html").read_text(encoding="utf-8")
+
+
+def root_404(default: str, redirects: dict[str, str]) -> str:
+    """The site root's 404.html: a path without a version goes to the default version."""
+    clean = {k.strip("/") + ("/" if k.endswith("/") else ""): v for k, v in redirects.items()}
+    page = ROOT_404.replace("__DEFAULT__", json.dumps(default))
+    return page.replace("__REDIRECTS__", json.dumps(clean, sort_keys=True))

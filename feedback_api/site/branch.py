@@ -1,0 +1,173 @@
+"""The publishing branch: mike deploys onto it, we add root files, push it, export it.
+
+mike commits each build under `/<version>/` on a publishing branch, keeps `versions.json`
+at its root and writes the root redirect to the default version. This module drives it
+as a subprocess (the way CI would) and never pushes unless asked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+
+class PublishError(RuntimeError):
+    """Publishing cannot go on; the message says why and what to do."""
+
+
+def git(repo: Path, *args: str, env: dict | None = None, input: str | None = None) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, input=input
+    )
+    if result.returncode != 0:
+        raise PublishError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def git_env(repo: Path) -> dict[str, str]:
+    """The environment for mike and git commits: our tools on PATH, and a git identity.
+
+    mike commits to the publishing branch; on a fresh machine git has no user.name, and
+    the commit would fail. A local identity is enough: `make serve` never pushes.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    for key, setting, fallback in (
+        ("NAME", "user.name", "Tideway Docs publisher"),
+        ("EMAIL", "user.email", "publisher@tideway.invalid"),
+    ):
+        configured = subprocess.run(
+            ["git", "config", setting], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+        if not configured:
+            env.setdefault(f"GIT_AUTHOR_{key}", fallback)
+            env.setdefault(f"GIT_COMMITTER_{key}", fallback)
+    return env
+
+
+def head(repo: Path, branch: str) -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    return done.stdout.strip() or None
+
+
+def published_versions(repo: Path, branch: str) -> list[dict]:
+    try:
+        raw = git(repo, "show", f"{branch}:versions.json")
+    except PublishError:
+        return []
+    return json.loads(raw)
+
+
+def mike(repo: Path, cwd: Path, *args: str, env: dict | None = None) -> None:
+    # mike has no __main__; its console script sits beside our interpreter.
+    cmd = [str(Path(sys.executable).parent / "mike"), *args]
+    result = subprocess.run(cmd, cwd=cwd, env=env or git_env(repo), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PublishError(
+            f"mike {' '.join(args)} failed:\n{result.stderr.strip() or result.stdout.strip()}"
+        )
+
+
+def mike_deploy(
+    repo: Path,
+    tree: Path,
+    version: str,
+    *,
+    branch: str,
+    aliases: tuple[str, ...] = (),
+    title: str | None = None,
+    props: dict[str, str] | None = None,
+    env: dict | None = None,
+) -> None:
+    args = ["deploy", "--branch", branch, "--update-aliases", "--ignore-remote-status"]
+    args += ["--config-file", str(tree / "mkdocs.yml")]
+    for key, value in (props or {}).items():
+        args += ["--prop-set-string", f"{key}={value}"]
+    if title:
+        args += ["--title", title]
+    mike(repo, tree, *args, version, *aliases, env=env)
+
+
+def set_default(repo: Path, version_or_alias: str, *, branch: str) -> None:
+    mike(repo, repo, "set-default", "--branch", branch, "--ignore-remote-status", version_or_alias)
+
+
+def commit_root_files(repo: Path, branch: str, files: dict[str, str], message: str) -> bool:
+    """Add or replace files at the branch's root (mike writes only index.html there).
+
+    Plain git plumbing on a throwaway index, so the working tree and its index are never
+    touched. Returns False when the files are already there as given.
+    """
+    env = git_env(repo)
+    with tempfile.TemporaryDirectory(prefix="tideway-index-") as tmp:
+        env["GIT_INDEX_FILE"] = str(Path(tmp) / "index")
+        parent = git(repo, "rev-parse", f"refs/heads/{branch}")
+        git(repo, "read-tree", parent, env=env)
+        for name, text in files.items():
+            blob = git(repo, "hash-object", "-w", "--stdin", input=text, env=env)
+            git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=env)
+        tree = git(repo, "write-tree", env=env)
+    if tree == git(repo, "rev-parse", f"{parent}^{{tree}}"):
+        return False
+    commit = git(repo, "commit-tree", tree, "-p", parent, "-m", message, env=env)
+    git(repo, "update-ref", f"refs/heads/{branch}", commit, parent)
+    return True
+
+
+def fetch_remote_branch(repo: Path, branch: str, remote: str = "origin") -> None:
+    """Start from what the remote published, so a push adds to it instead of replacing it."""
+    if not git(repo, "ls-remote", "--heads", remote, branch):
+        return
+    try:
+        git(repo, "fetch", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    except PublishError as exc:
+        raise PublishError(
+            f"The local branch {branch} has commits that {remote} does not: {exc}. "
+            f"Delete the local branch (git branch -D {branch}) to start from {remote}'s."
+        ) from None
+
+
+def push(repo: Path, branch: str, remote: str = "origin") -> None:
+    git(repo, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+
+
+def export(repo: Path, branch: str, site_dir: Path) -> Path:
+    """Make `site_dir` show the branch's tree, swapping a symlink so readers never see a half.
+
+    `site_dir` becomes a symlink to `<site_dir>.snapshots/<commit>`; older snapshots go.
+    """
+    commit = git(repo, "rev-parse", branch)
+    snapshots = site_dir.parent / f"{site_dir.name}.snapshots"
+    target = snapshots / commit
+    if not target.exists():
+        snapshots.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=snapshots))
+        staging.chmod(0o755)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(staging, filter="tar")
+        staging.rename(target)
+    if site_dir.exists() and not site_dir.is_symlink():
+        raise PublishError(f"{site_dir} exists and is not a symlink made by publishing.")
+    link = site_dir.parent / f".{site_dir.name}.new"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target.relative_to(site_dir.parent))
+    os.replace(link, site_dir)
+    for old in snapshots.iterdir():
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+    return target

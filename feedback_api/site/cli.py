@@ -1,0 +1,96 @@
+"""`scripts/publish` and `scripts/manifest`: argument parsing only; the work is in publish.py
+and manifest.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import gates, manifest
+from .publish import PublishError, publish, repo_plan
+from .versions import Plan, VersionSpec
+
+
+def publish_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/publish",
+        description="Run the gates, then publish docs versions with mike. "
+        "A failed gate publishes nothing.",
+    )
+    parser.add_argument("version", nargs="?", help="publish the working tree as VERSION")
+    parser.add_argument("--all", action="store_true", help="every version in versions.yml")
+    parser.add_argument("--alias", action="append", default=[], help="an alias (repeatable)")
+    parser.add_argument("--default", action="store_true", help="make VERSION the site default")
+    parser.add_argument("--title", help="the version's title in the selector")
+    parser.add_argument("--dev", action="store_true", help="VERSION is not released yet")
+    parser.add_argument("--push", action="store_true", help="push the branch to origin")
+    parser.add_argument("--check", action="store_true", help="run the gates, publish nothing")
+    parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    parser.add_argument("--branch", default="gh-pages", help="publishing branch (gh-pages)")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the docs repository")
+    parser.add_argument("--ledger", type=Path, help="tested-commands ledger (var/...)")
+    parser.add_argument("--report-json", type=Path, help="write the gate report as JSON here")
+    args = parser.parse_args(argv)
+    if bool(args.version) == args.all:
+        parser.error("give either VERSION or --all")
+    root = args.root.resolve()
+    try:
+        plan = repo_plan(root)
+        if args.version:
+            spec = VersionSpec(args.version, "", tuple(args.alias), args.title, args.dev)
+            default = args.version if args.default else plan.default
+            plan = Plan((spec,), default, plan.redirects)
+        if args.check:
+            outcome = publish(
+                root, plan, branch_name=args.branch, force=True, check_only=True,
+                ledger=args.ledger,
+            )  # fmt: skip
+        else:
+            outcome = publish(
+                root, plan, branch_name=args.branch, push=args.push, force=args.force,
+                ledger=args.ledger, set_default=args.all or args.default,
+            )  # fmt: skip
+    except PublishError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for version, results in outcome.gates.items():
+        print(gates.report_table(version, results))
+        annotations = gates.github_annotations(results)
+        if annotations:
+            print(annotations)
+    if args.report_json:
+        report = [gates.report_json(v, r) for v, r in outcome.gates.items()]
+        args.report_json.write_text(json.dumps(report, indent=1))
+    if not outcome.passed:
+        print("A gate failed: nothing was published.", file=sys.stderr)
+        return 1
+    if outcome.unchanged and not args.check:
+        print(f"Unchanged, not rebuilt: {', '.join(outcome.unchanged)}.")
+    return 0
+
+
+def manifest_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scripts/manifest",
+        description="Write feedback-manifest.json for a built version (MkDocs or Zensical) "
+        "from its HTML.",
+    )
+    parser.add_argument("site_dir", type=Path, help="the built version's directory")
+    parser.add_argument("--version", help="the version name (default: from the pages' stamps)")
+    parser.add_argument("--docs", type=Path, help="the docs sources, to name each page's source")
+    parser.add_argument("--stdout", action="store_true", help="print instead of writing")
+    args = parser.parse_args(argv)
+    if not (args.site_dir / "index.html").exists():
+        print(
+            f"{args.site_dir} has no index.html: give a built version's directory.", file=sys.stderr
+        )
+        return 2
+    doc = manifest.manifest_from_site(args.site_dir, args.version, args.docs)
+    if args.stdout:
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
+    else:
+        out = manifest.write(args.site_dir, doc)
+        print(f"Wrote {out} ({len(doc['pages'])} pages, version {doc['version']}).")
+    return 0

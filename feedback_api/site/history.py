@@ -1,0 +1,46 @@
+"""What git knows about the docs: the last commit and date of every source file.
+
+One `git log` over the docs directory per build, parsed into a dict; a `git log` per page
+would cost more than the 3 % the plugin may add to a build.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LastChange:
+    commit: str
+    date: str  # YYYY-MM-DD, the committer date
+
+
+def last_changes(docs_dir: Path) -> dict[str, LastChange] | None:
+    """Map each file under `docs_dir` (path relative to it, `/`-separated) to its last change.
+
+    None when `docs_dir` is not in a git checkout (or git is missing): the caller warns once.
+    """
+    try:
+        top = _git(docs_dir, "rev-parse", "--show-toplevel")
+        log = _git(docs_dir, "log", "--format=%x00%H %cs", "--name-only", "--no-renames", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    prefix = docs_dir.resolve().relative_to(Path(top).resolve()).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    changes: dict[str, LastChange] = {}
+    for entry in log.split("\0")[1:]:
+        header, _, names = entry.partition("\n")
+        commit, _, date = header.partition(" ")
+        for name in names.splitlines():
+            if name.startswith(prefix):
+                # Newest first: the first time a file shows up is its last change.
+                changes.setdefault(name[len(prefix) :], LastChange(commit, date))
+    return changes
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()

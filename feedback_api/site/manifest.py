@@ -1,0 +1,134 @@
+"""The page manifest of one version: `feedback-manifest.json` at the version's root.
+
+    {"schema": 1, "version": "0.1", "pages": [{"url", "src", "title", "owner", "reviewed",
+      "commit", "hash", "anchors": [ids], "related": [{"url", "title"}]}]}
+
+The feedback API reads `url`, `src` and `title`; the widget reads `related`. The plugin writes
+it during a build; `manifest_from_site` derives the same from a built site's HTML, so a site
+that Zensical (or anything without our plugin) built gets one too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from .htmlpage import built_pages, read_page
+
+MANIFEST_NAME = "feedback-manifest.json"
+MANIFEST_SCHEMA = 1
+RELATED_LIMIT = 3
+# The most frequent words of a page stand for it; more words cost time and add noise.
+TERMS_PER_PAGE = 30
+WORD = re.compile(r"[a-z][a-z0-9_-]{3,}")
+STOPWORDS = frozenset(
+    """
+    about above after again also another because been before being below between both
+    cannot could does doing down during each every from further have having here into
+    itself just more most much must never only other over same should some such than that
+    their them then there these they this those through under until very what when where
+    which while will with within would your yours without page pages
+    """.split()
+)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def page_terms(text: str) -> frozenset[str]:
+    words = Counter(w.strip("-_") for w in WORD.findall(text.lower()))
+    return frozenset(w for w, _ in words.most_common(TERMS_PER_PAGE + 20) if w not in STOPWORDS)
+
+
+def related_pages(terms: dict[str, frozenset[str]], titles: dict[str, str]) -> dict[str, list]:
+    """Up to three pages sharing the most distinctive terms with each page.
+
+    A term's weight is its inverse document frequency, so words that every page uses
+    (the product's name) do not make every page related to every other.
+    """
+    postings: dict[str, list[str]] = defaultdict(list)
+    for url, words in terms.items():
+        for word in words:
+            postings[word].append(url)
+    total = len(terms)
+    weight = {w: math.log(total / len(urls)) for w, urls in postings.items()}
+    related = {}
+    for url, words in terms.items():
+        scores: Counter[str] = Counter()
+        for word in words:
+            if weight[word] <= 0:
+                continue
+            for other in postings[word]:
+                if other != url:
+                    scores[other] += weight[word]
+        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:RELATED_LIMIT]
+        related[url] = [{"url": other, "title": titles[other]} for other, _ in best]
+    return related
+
+
+def assemble(version: str, pages: list[dict], terms: dict[str, frozenset[str]]) -> dict:
+    """The manifest document from page entries (without `related`) and their terms."""
+    titles = {p["url"]: p["title"] for p in pages}
+    related = related_pages(terms, titles)
+    for page in pages:
+        page["related"] = related.get(page["url"], [])
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "version": version,
+        "pages": sorted(pages, key=lambda p: p["url"]),
+    }
+
+
+def write(site_dir: Path, manifest: dict) -> Path:
+    out = site_dir / MANIFEST_NAME
+    out.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return out
+
+
+def guess_source(url: str, docs_dir: Path | None) -> str:
+    """The Markdown source of a page URL, when the HTML does not carry it (Zensical)."""
+    stem = url.rstrip("/")
+    candidates = [f"{stem}.md", f"{stem}/index.md"] if stem else ["index.md"]
+    if stem.endswith(".html"):
+        candidates = [stem.removesuffix(".html") + ".md"]
+    if docs_dir is not None:
+        for candidate in candidates:
+            if (docs_dir / candidate).is_file():
+                return candidate
+    return candidates[0]
+
+
+def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None) -> dict:
+    """Derive a version's manifest from its built HTML (the `manifest` command)."""
+    pages, terms = [], {}
+    versions_seen = set()
+    for url, path in built_pages(site_dir):
+        built = read_page(path)
+        if built.redirect:
+            continue
+        stamps = built.stamps
+        url = stamps.get("page", url)
+        versions_seen.add(stamps.get("version", ""))
+        title = stamps.get("title") or built.title.split(" - ")[0].strip()
+        pages.append(
+            {
+                "url": url,
+                "src": stamps.get("source") or guess_source(url, docs_dir),
+                "title": title,
+                "owner": stamps.get("owner", ""),
+                "reviewed": stamps.get("reviewed", ""),
+                "commit": stamps.get("commit", ""),
+                "hash": stamps.get("hash") or content_hash(built.text),
+                "anchors": built.headings,
+            }
+        )
+        terms[url] = page_terms(f"{title} {built.text}")
+    if version is None:
+        stamped = {v for v in versions_seen if v}
+        version = stamped.pop() if len(stamped) == 1 else site_dir.resolve().name
+    return assemble(version, pages, terms)
