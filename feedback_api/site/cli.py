@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import gates, manifest
-from .publish import PublishError, publish, repo_plan
+from .publish import VERSIONS_FILE, PublishError, publish, repo_plan
 from .versions import Plan, VersionSpec
 
 
@@ -37,8 +37,12 @@ def publish_main(argv: list[str] | None = None) -> int:
         parser.error("give either VERSION or --all")
     root = args.root.resolve()
     try:
-        plan = repo_plan(root)
-        if args.version:
+        if args.all:
+            plan = repo_plan(root)
+        else:
+            # One version from the working tree; versions.yml, if any, gives the site's
+            # default and root redirects.
+            plan = repo_plan(root) if (root / VERSIONS_FILE).exists() else Plan((), "latest")
             spec = VersionSpec(args.version, "", tuple(args.alias), args.title, args.dev)
             default = args.version if args.default else plan.default
             plan = Plan((spec,), default, plan.redirects)

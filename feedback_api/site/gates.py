@@ -56,7 +56,10 @@ def tested_blocks(docs_dir: Path):
 
 
 def strict_build(tree: Path, out_dir: Path, env: dict[str, str]) -> GateResult:
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+    # The console script, not `python -m`: that would import the tree's own feedback_api
+    # (an old ref's plugin) ahead of the installed one.
+    # Not --quiet: it hides warnings from the counter that makes --strict fail.
+    cmd = [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict"]
     cmd += ["--config-file", str(tree / "mkdocs.yml"), "--site-dir", str(out_dir)]
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
     result = GateResult("strict build")
@@ -160,8 +163,12 @@ def run_gates(
     """Build `tree` strictly into `out_dir`, then check the build; the build feeds the rest."""
     results = [strict_build(tree, out_dir, env)]
     manifest_file = out_dir / MANIFEST_NAME
-    if not results[0].passed or not manifest_file.exists():
-        why = "the strict build failed" if not results[0].passed else "no manifest (plugin off?)"
+    # A strict build that failed on warnings still wrote the site: the other gates then say
+    # which pages are at fault. Without a manifest (no plugin, or a fatal error) they cannot.
+    if not manifest_file.exists():
+        why = "no manifest: is the `tideway` plugin in mkdocs.yml?"
+        if not results[0].passed:
+            why = "the build failed"
         for name in ("links and anchors", "owners", "freshness", "tested commands"):
             results.append(GateResult(name, skipped=why))
         return results
@@ -205,3 +212,20 @@ def github_annotations(results: list[GateResult]) -> str:
         f"::error file={p.file},title={r.gate}::{p.message}" for r in results for p in r.problems
     ]
     return "\n".join(lines)
+
+
+def record_run(ledger_path: Path, command: str, exit_code: int, source: str) -> None:
+    """Note in the ledger that a marked block ran (tests/test_docs.py calls this)."""
+    try:
+        ledger = json.loads(ledger_path.read_text())
+    except (OSError, ValueError):
+        ledger = {"blocks": {}}
+    ledger.setdefault("blocks", {})[block_id(command)] = {
+        "file": source,
+        "exit": exit_code,
+        "ran_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ledger_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ledger, indent=1, sort_keys=True))
+    tmp.replace(ledger_path)

@@ -81,17 +81,19 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.terms: dict[str, frozenset[str]] = {}
         docs_dir = Path(config.docs_dir)
         self.changes = history.last_changes(docs_dir)
+        self.today = dt.date.today().isoformat()
         if self.changes is None:
             log.info(
                 "%s is not in a git checkout: no commit stamps or review dates from git.", docs_dir
             )
         # Templates read this from config.extra, which any theme that reads mkdocs.yml
-        # (Material, Zensical) sees too; values a writer set there by hand come first.
+        # (Material, Zensical) sees too; values set there by hand serve builders that run
+        # no plugins, and the plugin's own win here.
         config.extra["tideway"] = {
+            **(config.extra.get("tideway") or {}),
             "version": self.version,
             "api_base": self.config.api_base.rstrip("/"),
             "dev": self.dev,
-            **(config.extra.get("tideway") or {}),
         }
         default = (config.extra.get("version") or {}).get("default") or "latest"
         self.default_alias = default[0] if isinstance(default, list) else default
@@ -102,6 +104,9 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         change = (self.changes or {}).get(src)
         owner = _as_text(page.meta.get("owner"))
         reviewed = _as_text(page.meta.get("reviewed")) or (change.date if change else "")
+        if not reviewed and self.changes is not None:
+            # In git but never committed: a page being written now is as fresh as it gets.
+            reviewed = self.today
         if not owner:
             log.warning("%s has no owner: add `owner: <team>` to its front matter.", src)
         if not reviewed:

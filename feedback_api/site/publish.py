@@ -37,8 +37,14 @@ VERSIONS_FILE = "versions.yml"
 
 
 def project_version(root: Path) -> str:
-    with open(root / "pyproject.toml", "rb") as fh:
-        return tomllib.load(fh)["project"]["version"]
+    try:
+        with open(root / "pyproject.toml", "rb") as fh:
+            return tomllib.load(fh)["project"]["version"]
+    except (OSError, KeyError) as exc:
+        raise PublishError(
+            f"No versions.yml, and no project version in pyproject.toml ({exc}): "
+            "list the versions to publish in versions.yml."
+        ) from None
 
 
 def _hash_paths(digest, root: Path, names) -> None:

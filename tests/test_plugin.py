@@ -1,0 +1,144 @@
+"""The MkDocs plugin on real builds: page stamps, the manifest, options, redirects."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedback_api.site import manifest as manifest_module
+from feedback_api.site.htmlpage import read_page
+from feedback_api.site.plugin import OPTION_HELP, TidewayConfig
+from tests.conftest import make_docs_repo, run_git
+
+MKDOCS = str(Path(sys.executable).parent / "mkdocs")
+
+
+def mkdocs_build(cwd: Path, *args: str, version: str = "3.4") -> subprocess.CompletedProcess:
+    env = {**os.environ, "MIKE_DOCS_VERSION": version, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [MKDOCS, "build", "--site-dir", "site", *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def product_build(tmp_path_factory):
+    """This product's docs, in a git repository, built once with the plugin."""
+    repo = make_docs_repo(tmp_path_factory.mktemp("plugin") / "repo")
+    done = mkdocs_build(repo, "--strict")
+    assert done.returncode == 0, done.stderr
+    site = repo / "site"
+    return repo, site, json.loads((site / "feedback-manifest.json").read_text())
+
+
+def meta(html: str, name: str) -> str | None:
+    match = re.search(rf'<meta name="tideway:{name}" content="([^"]*)">', html)
+    return match.group(1) if match else None
+
+
+def test_pages_are_stamped_with_version_page_source_commit_owner_and_review(product_build):
+    repo, site, _ = product_build
+    html = (site / "operations" / "deploy" / "index.html").read_text()
+    assert meta(html, "version") == "3.4"
+    assert meta(html, "page") == "operations/deploy/"
+    assert meta(html, "source") == "operations/deploy.md"
+    assert meta(html, "owner") == "platform-team"
+    assert meta(html, "commit") == run_git(repo, "rev-parse", "HEAD")
+    assert meta(html, "reviewed") == run_git(repo, "log", "-1", "--format=%cs")
+    assert re.fullmatch(r"[0-9a-f]{16}", meta(html, "hash"))
+
+
+def test_the_manifest_lists_every_page_with_anchors_and_related_pages(product_build):
+    _, site, doc = product_build
+    assert doc["schema"] == 1 and doc["version"] == "3.4"
+    by_url = {p["url"]: p for p in doc["pages"]}
+    assert {"", "quickstart/", "guides/writer/", "reference/plugin/"} <= set(by_url)
+    for page in doc["pages"]:
+        assert page["owner"] and page["reviewed"] and len(page["hash"]) == 16
+        built = read_page(site / page["url"] / "index.html")
+        assert page["anchors"] == built.headings
+        assert len(page["related"]) <= 3
+        for related in page["related"]:
+            assert related["url"] != page["url"] and related["url"] in by_url
+            assert related["title"] == by_url[related["url"]]["title"]
+    assert "gates" in by_url["guides/writer/"]["anchors"]
+    # The two deployment pages share their subject (gunicorn, proxies, origins).
+    assert "operations/api-deployment/" in {
+        r["url"] for r in by_url["operations/deploy/"]["related"]
+    }
+
+
+def test_related_pages_weigh_rare_shared_terms_over_common_ones():
+    terms = {
+        "a/": manifest_module.page_terms("gunicorn nginx proxy tideway docs"),
+        "b/": manifest_module.page_terms("gunicorn nginx upstream tideway docs"),
+        "c/": manifest_module.page_terms("widget rating button tideway docs"),
+        "d/": manifest_module.page_terms("widget rating comment tideway docs"),
+    }
+    related = manifest_module.related_pages(terms, {u: u.upper() for u in terms})
+    assert related["a/"][0] == {"url": "b/", "title": "B/"}
+    assert related["c/"][0]["url"] == "d/"
+    # "tideway" and "docs" are on every page: they relate nothing to anything.
+    assert [r["url"] for r in related["a/"]] == ["b/"]
+
+
+def test_the_manifest_command_reads_the_same_from_the_html(product_build):
+    _, site, doc = product_build
+    derived = manifest_module.manifest_from_site(site)
+    keys = ("url", "src", "title", "owner", "reviewed", "commit", "hash", "anchors")
+    assert derived["version"] == doc["version"]
+    assert [{k: p[k] for k in keys} for p in derived["pages"]] == [
+        {k: p[k] for k in keys} for p in doc["pages"]
+    ]
+
+
+def test_every_option_has_a_line_in_the_reference():
+    assert {name for name, _ in TidewayConfig._schema} == set(OPTION_HELP)
+
+
+@pytest.fixture
+def plain_site(tmp_path) -> Path:
+    """A Material site that is not a git checkout and has a page without an owner."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# Home\n\nSee [the new page](new.md#details).\n")
+    (tmp_path / "docs" / "new.md").write_text(
+        "---\nowner: writers\nreviewed: 2020-01-02\n---\n# New\n\n## Details\n\nText.\n"
+    )
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: Plain\ntheme:\n  name: material\n  font: false\n"
+        "plugins:\n  - tideway:\n      redirects:\n        old.md: new.md\n"
+    )
+    return tmp_path
+
+
+def test_missing_metadata_warns_and_fails_only_under_strict(plain_site):
+    done = mkdocs_build(plain_site)
+    assert done.returncode == 0, done.stderr
+    assert "index.md has no owner" in done.stderr
+    doc = json.loads((plain_site / "site" / "feedback-manifest.json").read_text())
+    by_url = {p["url"]: p for p in doc["pages"]}
+    assert by_url[""]["owner"] == "" and by_url[""]["commit"] == ""
+    assert by_url["new/"]["reviewed"] == "2020-01-02" and by_url["new/"]["owner"] == "writers"
+    strict = mkdocs_build(plain_site, "--strict")
+    assert strict.returncode != 0 and "index.md has no owner" in strict.stderr
+
+
+def test_a_redirect_page_sends_the_old_path_to_the_new_page(plain_site):
+    assert mkdocs_build(plain_site).returncode == 0
+    stub = read_page(plain_site / "site" / "old" / "index.html")
+    assert stub.redirect
+    html = (plain_site / "site" / "old" / "index.html").read_text()
+    assert 'url=../new/"' in html and "location.hash" in html
+
+
+def test_a_bad_option_names_the_option(plain_site):
+    config = plain_site / "mkdocs.yml"
+    config.write_text(config.read_text() + "      freshness_days: soon\n")
+    done = mkdocs_build(plain_site)
+    assert done.returncode != 0 and "freshness_days" in done.stderr
