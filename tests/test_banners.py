@@ -1,0 +1,166 @@
+"""What readers of old, new and moved pages see, in real Chromium on a static host.
+
+Three versions published with mike into a real repository: 0.0 (an old commit, with a page
+that was removed since), 0.1 (latest) and 0.2 (a development version). The exported branch
+is served the way a static host serves it: files, and the root 404.html for anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from feedback_api.site import publish
+from feedback_api.site.versions import Plan, VersionSpec
+from tests.conftest import make_docs_repo, run_git
+
+pytestmark = pytest.mark.browser
+
+LEGACY = "---\nowner: docs-team\n---\n# Legacy\n\nA page that only version 0.0 has.\n"
+
+
+class StaticHost(http.server.SimpleHTTPRequestHandler):
+    """Files from the site directory; a missing one gets the root 404.html, like Pages."""
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.exists():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class Host:
+    url: str
+    site: Path
+
+
+@pytest.fixture(scope="module")
+def three_versions(tmp_path_factory) -> Host:
+    base = tmp_path_factory.mktemp("banners")
+    repo = make_docs_repo(base / "repo")
+    (repo / "docs" / "legacy.md").write_text(LEGACY)
+    run_git(repo, "add", "docs/legacy.md")
+    run_git(repo, "commit", "-qm", "a page for 0.0 only")
+    old = run_git(repo, "rev-parse", "HEAD")
+    run_git(repo, "rm", "-q", "docs/legacy.md")
+    run_git(repo, "commit", "-qm", "legacy page removed")
+    plan = Plan(
+        (VersionSpec("0.1", "", ("latest",)), VersionSpec("0.0", old, title="0.0 (old)")),
+        "latest",
+        {"start-here/": "quickstart/"},
+    )
+    quiet = functools.partial(publish.publish, log=lambda _m: None, gates=False)
+    assert quiet(repo, plan, branch_name="gh-pages").built == ["0.1", "0.0"]
+    dev = Plan((VersionSpec("0.2", "", (), "0.2 (dev)", dev=True),), "latest", plan.redirects)
+    assert quiet(repo, dev, branch_name="gh-pages").built == ["0.2"]
+    site = base / "site"
+    publish.export(repo, "gh-pages", site)
+
+    handler = functools.partial(StaticHost, directory=str(site.resolve()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Host(f"http://127.0.0.1:{server.server_address[1]}", site)
+    server.shutdown()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()  # Material keeps "outdated" in sessionStorage
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def banner(page):
+    slot = page.locator("[data-md-component=outdated]")
+    slot.wait_for(state="visible")
+    return slot
+
+
+def test_an_old_version_says_so_and_links_to_the_same_page_in_latest(
+    page, three_versions, output_dir
+):
+    page.goto(f"{three_versions.url}/0.0/quickstart/")
+    slot = banner(page)
+    assert "which is not the latest release" in slot.inner_text()
+    link = slot.locator("a[data-tideway-latest]")
+    page.wait_for_function(
+        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/quickstart/')"
+    )
+    page.screenshot(path=str(output_dir / "outdated-banner.png"))
+    link.click()
+    page.wait_for_url(f"{three_versions.url}/latest/quickstart/")
+    assert page.locator("[data-md-component=outdated]").is_hidden()
+
+
+def test_a_page_missing_from_latest_links_to_its_home(page, three_versions):
+    page.goto(f"{three_versions.url}/0.0/legacy/")
+    slot = banner(page)
+    # The manifest of latest has no legacy/: the link goes to latest's home page.
+    page.wait_for_timeout(300)
+    assert slot.locator("a").get_attribute("href").endswith("latest/")
+    slot.locator("a").click()
+    page.wait_for_url(f"{three_versions.url}/latest/")
+
+
+def test_a_development_version_says_not_yet_released(page, three_versions, output_dir):
+    page.goto(f"{three_versions.url}/0.2/guides/writer/")
+    slot = banner(page)
+    assert "which is not yet released" in slot.inner_text()
+    assert "not the latest release" not in slot.inner_text()
+    page.screenshot(path=str(output_dir / "unreleased-banner.png"))
+
+
+def test_the_latest_version_shows_no_banner(page, three_versions):
+    page.goto(f"{three_versions.url}/latest/quickstart/")
+    page.locator(".md-version__current").wait_for()
+    page.wait_for_timeout(300)
+    assert page.locator("[data-md-component=outdated]").is_hidden()
+
+
+def choose_version(page, title: str) -> None:
+    page.locator(".md-version__current").wait_for()
+    page.hover(".md-version")
+    page.locator(".md-version__link", has_text=title).click()
+
+
+def test_the_version_selector_keeps_the_page(page, three_versions, output_dir):
+    page.goto(f"{three_versions.url}/0.1/reference/configuration/")
+    choose_version(page, "0.0 (old)")
+    page.wait_for_url(f"{three_versions.url}/0.0/reference/configuration/")
+    page.screenshot(path=str(output_dir / "switched-to-0.0.png"))
+    page.goto(f"{three_versions.url}/0.0/legacy/")
+    choose_version(page, "0.1")
+    page.wait_for_url(f"{three_versions.url}/0.1/")  # 0.1 has no legacy/: its home
+
+
+def test_the_root_404_sends_versionless_links_to_the_default_version(page, three_versions):
+    page.goto(f"{three_versions.url}/quickstart/#send-a-rating-by-hand")
+    page.wait_for_url(f"{three_versions.url}/latest/quickstart/#send-a-rating-by-hand")
+    page.goto(f"{three_versions.url}/start-here/")
+    page.wait_for_url(f"{three_versions.url}/latest/quickstart/")
+
+
+def test_the_root_404_explains_a_page_missing_from_a_version(page, three_versions, output_dir):
+    page.goto(f"{three_versions.url}/0.1/legacy/")
+    message = page.locator("#tideway-404")
+    message.locator("a").wait_for()
+    assert "does not exist in version 0.1" in message.inner_text()
+    page.screenshot(path=str(output_dir / "root-404.png"))
+    message.locator("a").click()
+    page.wait_for_url(f"{three_versions.url}/0.1/")
