@@ -62,6 +62,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_bp)
 
+    # Review work: feedback lands on tasks; the reviewer API and the unsubscribe link.
+    from .review_context import init_review
+
+    init_review(app)
+
     openapi_doc = build_openapi({1: settings.reasons_helpful, 0: settings.reasons_not_helpful})
     app.add_url_rule("/api/v1/openapi.json", "openapi", lambda: jsonify(openapi_doc))
     cli.register(app)

@@ -171,6 +171,60 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return url
 
+    # -- Review work: triage, SLA, the sweep and the readers' mail (feedback_api/tasks.py) --
+    triage_policy_file: Path | None = Field(
+        None,
+        description="YAML file of the triage and SLA policy (service levels, business "
+        "calendar, classes, priority rules); see *Triage and SLA*. Unset: the defaults.",
+    )
+    owners_file: Path = Field(
+        Path("owners.yml"),
+        description="YAML list of `{pattern, team}`: which team owns pages whose front matter "
+        "names no `owner:`. A missing file means no patterns.",
+    )
+    default_team: str = Field(
+        "docs-team",
+        min_length=1,
+        max_length=64,
+        description="The team that gets a task when neither front matter nor the owners file "
+        "names one.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000/",
+        description="The site and API as readers reach them; links in mails start with it.",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for mail to readers and reviewers. Unset: mail waits "
+        "in the outbox until one is configured."
+    )  # fmt: skip
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP user name, if it needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password, if it needs one.")
+    smtp_from: str = Field(
+        "Tideway Docs <docs@localhost>", description="The `From:` of every mail."
+    )
+    mail_max_attempts: int = Field(
+        12,
+        ge=1,
+        le=100,
+        description="Attempts to deliver one mail (waits double from 1 minute up to 6 hours "
+        "between them) before it is dropped.",
+    )
+    sweep_interval_seconds: int = Field(
+        60,
+        ge=0,
+        description="How often `make serve` runs the SLA sweep and sends due mail; `0` turns "
+        "that off (schedule `flask --app feedback_api sla sweep` instead).",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return url if url.endswith("/") else url + "/"
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the environment (and explicit overrides); raise ConfigError naming a bad setting."""
