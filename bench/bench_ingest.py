@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -71,17 +73,28 @@ def wrk(port: int, seconds: int) -> dict[str, float]:
     }
 
 
+def server_cpu_seconds(proc: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's master and workers so far."""
+    tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    return sum(sum(p.cpu_times()[:2]) for p in tree)
+
+
 def measure(name: str, app: str, env: dict[str, str], seconds: int) -> dict[str, float]:
     port = services.free_port()
     proc = serve(app, env, port)
     try:
         wrk(port, 2)  # warm-up: workers started, connections and caches primed
+        cpu_before = server_cpu_seconds(proc)
         result = wrk(port, seconds)
+        cpu = server_cpu_seconds(proc) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+    # CPU per request does not depend on what else the machine runs, unlike req/s.
+    result["cpu_us"] = cpu / max(1.0, result["rps"] * seconds) * 1e6
     print(f"{name:<22} {result['rps']:>9.0f} req/s   p50 {result['p50']:6.2f} ms   "
-          f"p99 {result['p99']:6.2f} ms   non-2xx {result['non2xx']}", flush=True)  # fmt: skip
+          f"p99 {result['p99']:6.2f} ms   server CPU {result['cpu_us']:6.0f} us/req   "
+          f"non-2xx {result['non2xx']}", flush=True)  # fmt: skip
     return result
 
 
@@ -122,7 +135,13 @@ def main() -> int:
         print()
         for store, target in (("sqlite", 0.8), ("postgres", 0.7)):
             ratio = results[store]["rps"] / base
-            print(f"ratio ingest/no-op, {store:<9}: {ratio:.2f} (target >= {target}); "
+            cpu_ratio = (
+                (results["noop"]["cpu_us"] + results["noop2"]["cpu_us"])
+                / 2
+                / results[store]["cpu_us"]
+            )
+            print(f"ratio ingest/no-op, {store:<9}: {ratio:.2f} req/s (target >= {target}), "
+                  f"{cpu_ratio:.2f} by server CPU per request; "
                   f"p99 {results[store]['p99']:.2f} ms (target <= 15)")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import create_engine, text
+
+
+def rows_eventually(url: str, expected: list, timeout: float = 10.0):
+    """The widget answers the reader at once and stores in the background: poll."""
+    deadline = time.monotonic() + timeout
+    while (found := rows(url)) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
 
 
 def rows(url: str):
@@ -29,7 +39,8 @@ def test_not_helpful_click_is_stored(browser, live_server, published_site, outpu
     note = form.locator(".md-feedback__note [data-md-value='0']")
     note.wait_for(state="visible")
     page.screenshot(path=str(output_dir / "after-not-helpful.png"), full_page=True)
-    assert rows(live_server.database_url) == [("quickstart/", published_site.older, 0)]
+    expected = [("quickstart/", published_site.older, 0)]
+    assert rows_eventually(live_server.database_url, expected) == expected
     assert [u for u in external if not u.startswith("data:")] == []
     page.close()
 
@@ -43,5 +54,6 @@ def test_the_root_redirects_to_latest_and_rating_names_the_version(
     page.locator("form.md-feedback button[data-md-value='1']").click()
     page.locator(".md-feedback__note [data-md-value='1']").wait_for(state="visible")
     # Read under the alias, stored under the version's real name.
-    assert rows(live_server.database_url) == [("", published_site.current, 1)]
+    expected = [("", published_site.current, 1)]
+    assert rows_eventually(live_server.database_url, expected) == expected
     page.close()
