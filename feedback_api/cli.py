@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 
@@ -20,6 +22,113 @@ def register(app: Flask) -> None:
         url = current_app.config["SETTINGS"].database_url
         store.upgrade(url, revision)
         click.echo(f"Database at {_redacted(url)} is at {revision}.")
+
+    _register_review(app)
+
+
+def _register_review(app: Flask) -> None:
+    """Users, API tokens, the SLA sweep and mail: thin shells over accounts, sweep, notify."""
+    from . import accounts, notify, sweep
+
+    def store():
+        return current_app.extensions["store"]
+
+    @app.cli.group("users")
+    def users() -> None:
+        """Reviewers and admins."""
+
+    @users.command("create")
+    @click.argument("name")
+    @click.option("--email", required=True, help="Where warnings and escalations go.")
+    @click.option("--role", type=click.Choice(accounts.ROLES), default="reviewer")
+    @click.option("--team", required=True, help="The team whose pages they review.")
+    @click.option("--tier", type=click.IntRange(1, 3), default=1, help="Support tier 1-3.")
+    @click.option("--display-name", default="", help="How the dashboard shows them.")
+    @click.option("--password-stdin", is_flag=True, help="Read a dashboard password from stdin.")
+    def users_create(name, email, role, team, tier, display_name, password_stdin) -> None:
+        """Create the user NAME (a login name)."""
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+        if password_stdin and not password:
+            raise click.ClickException("--password-stdin was given but stdin had no password.")
+        try:
+            with store().transaction() as session:
+                user = accounts.create_user(
+                    session, name, email, role=role, team=team, tier=tier,
+                    display_name=display_name, password=password,
+                )  # fmt: skip
+                click.echo(f"Created {user.role} {user.name} (team {user.team}, tier {user.tier}).")
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    @users.command("list")
+    def users_list() -> None:
+        """List users: name, role, team, tier, active, e-mail."""
+        from sqlalchemy import select
+
+        from .store.models import User
+
+        with store().transaction() as session:
+            for user in session.scalars(select(User).order_by(User.name)):
+                state = "active" if user.active else "inactive"
+                click.echo(f"{user.name}\t{user.role}\t{user.team}\ttier {user.tier}\t"
+                           f"{state}\t{user.email}")  # fmt: skip
+
+    @users.command("set-role")
+    @click.argument("name")
+    @click.argument("role", type=click.Choice(accounts.ROLES))
+    def users_set_role(name, role) -> None:
+        """Make NAME a reviewer or an admin."""
+        try:
+            with store().transaction() as session:
+                accounts.set_role(session, name, role)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{name} is now {'an' if role == 'admin' else 'a'} {role}.")
+
+    @app.cli.group("tokens")
+    def tokens() -> None:
+        """Bearer tokens for the reviewer API."""
+
+    @tokens.command("create")
+    @click.argument("name")
+    @click.option("--label", default="", help="What the token is for.")
+    def tokens_create(name, label) -> None:
+        """Create a token for the user NAME and print it (shown only this once)."""
+        try:
+            with store().transaction() as session:
+                token = accounts.create_token(session, accounts.find_user(session, name), label)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(token)
+
+    @tokens.command("revoke")
+    @click.argument("name")
+    def tokens_revoke(name) -> None:
+        """Revoke every token of the user NAME."""
+        try:
+            with store().transaction() as session:
+                count = accounts.revoke_tokens(session, accounts.find_user(session, name))
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Revoked {count} token(s) of {name}.")
+
+    @app.cli.group("sla")
+    def sla() -> None:
+        """Service levels."""
+
+    @sla.command("sweep")
+    @click.option("--no-mail", is_flag=True, help="Do not send the mail that is due.")
+    def sla_sweep(no_mail) -> None:
+        """Warn, escalate and close what is due, then send due mail. Safe to run anywhere,
+        any time, and from several machines at once."""
+        settings = current_app.config["SETTINGS"]
+        review = current_app.extensions["review"]
+        report = sweep.sweep(store().engine, review.policy, settings.public_url)
+        click.echo(f"SLA sweep: {report.summary()}.")
+        if not no_mail:
+            sent = notify.deliver(store().engine, notify.MailSettings.from_settings(settings))
+            click.echo(f"Mail: {sent['sent']} sent, {sent['failed']} to retry, "
+                       f"{sent['dropped']} dropped.")  # fmt: skip
 
 
 def _redacted(url: str) -> str:

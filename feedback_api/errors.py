@@ -17,8 +17,12 @@ from werkzeug.exceptions import HTTPException
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_json": (400, "The body is not valid JSON, or is nested too deeply."),
     "bad_request": (400, "The request is malformed in another way."),
-    "unauthorized": (401, "A credential is missing."),
-    "forbidden": (403, "The credential does not allow this (a wrong amend token)."),
+    "unauthorized": (401, "A credential is missing, unknown or revoked."),
+    "forbidden": (
+        403,
+        "The credential does not allow this (a wrong amend token, or a reviewer where an "
+        "admin is needed).",
+    ),
     "amend_window_closed": (403, "The amend window of the submission is over."),
     "not_found": (404, "No such endpoint or submission."),
     "method_not_allowed": (405, "The endpoint does not take this method."),
@@ -27,6 +31,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "validation_failed": (422, "A field is missing, unknown or invalid; `details` names each."),
     "unknown_version": (422, "The version is not a published version or alias."),
     "unknown_page": (422, "The page does not exist in that version of the published site."),
+    "illegal_transition": (409, "The task's state does not allow this action."),
+    "task_conflict": (409, "The task changed meanwhile, or another task is open for its page."),
     "idempotency_key_reused": (422, "The key was already used for a different submission."),
     "rate_limited": (429, "Too many submissions; retry after `Retry-After` seconds."),
     "internal_error": (500, "A fault on our side; the server log has the details."),

@@ -231,10 +231,21 @@ def amend_feedback(feedback_id: int):
                 row.email = None  # no consent, no address
             row.amended_at = datetime.now(UTC)
             session.flush()
+            _attach_to_task(session, row)
             view = public_view(row)
     except SQLAlchemyError:
         raise store_unavailable() from None
     return jsonify(view), 200
+
+
+def _attach_to_task(session, row: Feedback) -> None:
+    # Review work: a helpful rating that gained a comment or passage now asks for a person,
+    # and an address given with consent now gets its acknowledgement (same transaction).
+    from .task_intake import attach_amended
+
+    values = {c.key: getattr(row, c.key) for c in Feedback.__table__.columns}
+    context = current_app.extensions["review"].intake
+    row.task_id = attach_amended(context, session.connection(), values)
 
 
 class _Row:

@@ -14,6 +14,8 @@ from pydantic.json_schema import models_json_schema
 from .config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
 from .errors import ERROR_CODES
 from .http_input import MAX_BODY
+from .review_openapi import MODEL_NAMES as REVIEW_MODELS
+from .review_openapi import REQUEST_MODELS, RESPONSE_MODELS, SECURITY_SCHEME, review_paths
 from .schemas import ErrorResponse, FeedbackAmend, FeedbackIn, FeedbackOut
 
 REF = "#/components/schemas/{model}"
@@ -56,8 +58,8 @@ COMMON = ("payload_too_large", "unsupported_media_type", "invalid_json", "valida
 
 def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]:
     _, schemas = models_json_schema(
-        [(m, "validation") for m in (FeedbackIn, FeedbackAmend)]
-        + [(m, "serialization") for m in (FeedbackOut, ErrorResponse)],
+        [(m, "validation") for m in (FeedbackIn, FeedbackAmend, *REQUEST_MODELS)]
+        + [(m, "serialization") for m in (FeedbackOut, ErrorResponse, *RESPONSE_MODELS)],
         ref_template=REF,
     )
     components = schemas.get("$defs", {})
@@ -137,6 +139,7 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
                     },  # fmt: skip
                 }
             },
+            **review_paths(_errors, _json_body, _json),
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -176,7 +179,8 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The `amend_token` from the POST's answer.",
-                }
+                },
+                **SECURITY_SCHEME,
             },
         },
     }
@@ -224,7 +228,7 @@ def render_markdown(doc: dict[str, Any] | None = None) -> str:
                 rows.append(f"| {status} | {response['description']} |")
             out.append("\n".join(rows) + "\n")
     for name in ("FeedbackIn", "FeedbackAmend", "FeedbackOut", "ErrorResponse", "ErrorBody",
-                 "ErrorDetail"):  # fmt: skip
+                 "ErrorDetail", *REVIEW_MODELS):  # fmt: skip
         schema = schemas[name]
         required = set(schema.get("required", []))
         out.append(f"### `{name}`\n\n{schema.get('description', '').strip()}\n")

@@ -1,0 +1,102 @@
+"""Reviewers and their API tokens: created from the CLI, tokens stored only as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from .store.models import ApiToken, User
+
+ROLES = ("reviewer", "admin")
+TOKEN_PREFIX = "tdw_"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# last_used_at is written at most this often per token, so reads do not all become writes.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class AccountError(ValueError):
+    """A user or token cannot be created or changed as asked; the message says why."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, name: str, email: str, *, role: str = "reviewer",
+                team: str, tier: int = 1, display_name: str = "",
+                password: str | None = None) -> User:  # fmt: skip
+    if not _NAME.match(name):
+        raise AccountError(f"{name!r} is not a login name like ana or li.wei (a-z, 0-9, . _ -).")
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of {', '.join(ROLES)}.")
+    if tier not in (1, 2, 3):
+        raise AccountError("The tier must be 1, 2 or 3.")
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address.")
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise AccountError(f"There is already a user called {name}.")
+    user = User(
+        name=name, email=email, display_name=display_name or name, role=role, team=team,
+        tier=tier, active=True, created_at=datetime.now(UTC),
+        password_hash=generate_password_hash(password) if password else None,
+    )  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise AccountError(f"There is no user called {name}.")
+    return user
+
+
+def set_role(session: Session, name: str, role: str) -> User:
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of {', '.join(ROLES)}.")
+    user = find_user(session, name)
+    user.role = role
+    return user
+
+
+def create_token(session: Session, user: User, label: str = "") -> str:
+    """A new bearer token for `user`; shown once, only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id, token_hash=hash_token(token), name=label, created_at=datetime.now(UTC)
+        )  # fmt: skip
+    )
+    session.flush()
+    return token
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    done = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return done.rowcount
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a live token belongs to, or None."""
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.User.active:
+        return None
+    now = datetime.now(UTC)
+    if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at > TOUCH_EVERY:
+        row.ApiToken.last_used_at = now
+    return row.User

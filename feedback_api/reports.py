@@ -1,0 +1,281 @@
+"""Reports: helpfulness, whether fixes fixed, service levels, backlog; as rows and as CSV.
+
+Each report is a function of a connection and its parameters that answers a list of plain
+dicts; the reviewer API (review.py) and the dashboard shape them. Aggregation happens in SQL
+where both stores can do it alike; medians and the team of a page (which comes from the
+routing rules, not from a column) are computed here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from .store.models import Feedback, Task
+from .triage import OPEN_STATES
+from .triage_policy import PRIORITIES
+
+feedback = Feedback.__table__
+tasks = Task.__table__
+
+HELPFULNESS_GROUPS = ("page", "version", "team", "day", "month")
+SLA_GROUPS = ("team", "priority", "category", "version", "page", "month")
+DEFAULT_PERIOD = timedelta(days=30)
+# A share from fewer ratings than this says little; "did it fix it?" says so instead.
+MIN_RATINGS = 5
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def of(cls, since: datetime | None, until: datetime | None) -> Period:
+        until = until or datetime.now(UTC)
+        return cls(since or until - DEFAULT_PERIOD, until)
+
+    def previous(self) -> Period:
+        return Period(self.since - (self.until - self.since), self.since)
+
+
+def _bucket(conn: Connection, column, unit: str):
+    """A UTC day (`2026-11-24`) or month (`2026-11`) label, the same text on both stores."""
+    if conn.dialect.name == "postgresql":
+        fmt = "YYYY-MM-DD" if unit == "day" else "YYYY-MM"
+        return func.to_char(func.timezone("UTC", column), fmt)
+    return func.substr(column, 1, 10 if unit == "day" else 7)
+
+
+def _share(helpful: int, count: int) -> float | None:
+    return round(helpful / count, 4) if count else None
+
+
+def helpfulness(conn: Connection, period: Period, group_by: str = "page",
+                team_of: Callable[[str, str], str] | None = None,
+                version: str | None = None) -> list[dict]:  # fmt: skip
+    """Share of helpful ratings per group in the period, with the change since the one before."""
+    if group_by not in HELPFULNESS_GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(HELPFULNESS_GROUPS)}")
+
+    def counts(window: Period) -> dict:
+        if group_by in ("day", "month"):
+            keys = [_bucket(conn, feedback.c.created_at, group_by).label("k")]
+        elif group_by == "team":
+            keys = [feedback.c.page, feedback.c.version]
+        else:
+            keys = [feedback.c[group_by]]
+        query = (
+            select(*keys, func.count(), func.sum(feedback.c.rating))
+            .where(feedback.c.created_at >= window.since, feedback.c.created_at < window.until)
+            .group_by(*keys)
+        )
+        if version:
+            query = query.where(feedback.c.version == version)
+        out: dict[str, list[int]] = {}
+        for *key, count, helpful in conn.execute(query):
+            name = team_of(key[1], key[0]) if group_by == "team" and team_of else key[0]
+            slot = out.setdefault(name, [0, 0])
+            slot[0] += count
+            slot[1] += int(helpful or 0)
+        return out
+
+    now, before = counts(period), counts(period.previous())
+    rows = []
+    for key in sorted(now):
+        count, helpful = now[key]
+        share = _share(helpful, count)
+        prev = before.get(key)
+        prev_share = _share(prev[1], prev[0]) if prev else None
+        rows.append({
+            group_by: key, "ratings": count, "helpful": helpful, "helpful_share": share,
+            "previous_share": prev_share,
+            "trend": round(share - prev_share, 4) if prev_share is not None else None,
+        })  # fmt: skip
+    return rows
+
+
+def fixes(conn: Connection, period: Period) -> list[dict]:
+    """For each task resolved in the period: the page's helpfulness before and after the fix.
+
+    Before: ratings of the page in the task's version up to the resolution. After: ratings of
+    the page in the fixing version since the resolution.
+    """
+    resolved = conn.execute(
+        select(
+            tasks.c.id,
+            tasks.c.page,
+            tasks.c.version,
+            tasks.c.fixed_in_version,
+            tasks.c.resolved_at,
+            tasks.c.team,
+        )  # fmt: skip
+        .where(tasks.c.resolved_at.is_not(None), tasks.c.fixed_in_version.is_not(None))
+        .where(tasks.c.resolved_at >= period.since, tasks.c.resolved_at < period.until)
+        .order_by(tasks.c.resolved_at)
+    ).all()
+    rows = []
+    for task in resolved:
+        before = _ratings(conn, task.page, task.version, feedback.c.created_at < task.resolved_at)
+        after = _ratings(
+            conn, task.page, task.fixed_in_version, feedback.c.created_at >= task.resolved_at
+        )
+        b_share, a_share = _share(before[1], before[0]), _share(after[1], after[0])
+        if before[0] < MIN_RATINGS or after[0] < MIN_RATINGS:
+            verdict = "not enough ratings yet"
+        else:
+            verdict = "better" if a_share > b_share else "not better"
+        rows.append({
+            "task_id": task.id, "page": task.page, "team": task.team, "version": task.version,
+            "fixed_in_version": task.fixed_in_version, "resolved_at": task.resolved_at,
+            "before_ratings": before[0], "before_share": b_share,
+            "after_ratings": after[0], "after_share": a_share,
+            "change": round(a_share - b_share, 4) if None not in (a_share, b_share) else None,
+            "verdict": verdict,
+        })  # fmt: skip
+    return rows
+
+
+def _ratings(conn: Connection, page: str, version: str, when) -> tuple[int, int]:
+    count, helpful = conn.execute(
+        select(func.count(), func.sum(feedback.c.rating)).where(
+            feedback.c.page == page, feedback.c.version == version, when
+        )
+    ).one()
+    return count, int(helpful or 0)
+
+
+def _minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def service_levels(conn: Connection, period: Period, group_by: str = "team") -> list[dict]:
+    """The seed's response and resolution metrics for tasks opened in the period."""
+    if group_by not in SLA_GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(SLA_GROUPS)}")
+    key = _bucket(conn, tasks.c.created_at, "month") if group_by == "month" else tasks.c[group_by]
+    query = select(
+        key.label("k"), tasks.c.created_at, tasks.c.first_responded_at,
+        tasks.c.first_response_due, tasks.c.resolved_at, tasks.c.reopened_count,
+        tasks.c.breached, tasks.c.state,
+    ).where(tasks.c.created_at >= period.since, tasks.c.created_at < period.until)  # fmt: skip
+    groups: dict[str, list] = {}
+    for row in conn.execute(query):
+        groups.setdefault(row.k, []).append(row)
+    out = []
+    for name in sorted(groups):
+        rows = groups[name]
+        responses = [_minutes(r.first_responded_at - r.created_at) for r in rows
+                     if r.first_responded_at]  # fmt: skip
+        on_time = sum(1 for r in rows if r.first_responded_at
+                      and r.first_responded_at <= r.first_response_due)  # fmt: skip
+        resolved = [r for r in rows if r.resolved_at]
+        resolution_hours = [(r.resolved_at - r.created_at).total_seconds() / 3600
+                            for r in resolved]  # fmt: skip
+        out.append({
+            group_by: name, "tasks": len(rows), "responded": len(responses),
+            "mean_first_response_minutes": _stat(statistics.fmean, responses),
+            "median_first_response_minutes": _stat(statistics.median, responses),
+            "on_time_response_rate": _share(on_time, len(responses)),
+            "resolved": len(resolved), "resolution_rate": _share(len(resolved), len(rows)),
+            "first_time_resolution_rate": _share(
+                sum(1 for r in resolved if r.reopened_count == 0), len(resolved)),
+            "mean_resolution_hours": _stat(statistics.fmean, resolution_hours),
+            "breaches": sum(1 for r in rows if r.breached),
+        })  # fmt: skip
+    return out
+
+
+def _stat(function, values: list[float]) -> float | None:
+    return round(function(values), 1) if values else None
+
+
+def backlog(conn: Connection, now: datetime | None = None) -> list[dict]:
+    """Open tasks by priority: how many, how many breached, how many overdue, the oldest."""
+    now = now or datetime.now(UTC)
+    query = (
+        select(
+            tasks.c.priority,
+            func.count(),
+            func.sum(case((tasks.c.breached.is_(True), 1), else_=0)),
+            func.sum(case((tasks.c.due_at <= now, 1), else_=0)),
+            func.min(tasks.c.created_at),
+        )  # fmt: skip
+        .where(tasks.c.state.in_(OPEN_STATES))
+        .group_by(tasks.c.priority)
+    )
+    found = {row[0]: row for row in conn.execute(query)}
+    rows = []
+    for priority in PRIORITIES:
+        _, count, breached, overdue, oldest = found.get(priority, (priority, 0, 0, 0, None))
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        rows.append({
+            "priority": priority, "open": count, "breached": int(breached or 0),
+            "overdue": int(overdue or 0), "oldest_created_at": oldest,
+        })  # fmt: skip
+    return rows
+
+
+def breaches(conn: Connection, period: Period) -> list[dict]:
+    """Tasks whose first response or resolution time passed unmet in the period."""
+    in_period = lambda col: and_(col >= period.since, col < period.until)  # noqa: E731
+    query = (
+        select(
+            tasks.c.id,
+            tasks.c.page,
+            tasks.c.version,
+            tasks.c.team,
+            tasks.c.priority,
+            tasks.c.tier,
+            tasks.c.state,
+            tasks.c.response_breached_at,
+            tasks.c.resolution_breached_at,
+        )  # fmt: skip
+        .where(in_period(tasks.c.response_breached_at) | in_period(tasks.c.resolution_breached_at))
+        .order_by(tasks.c.id)
+    )
+    return [
+        {
+            "task_id": r.id,
+            "page": r.page,
+            "version": r.version,
+            "team": r.team,
+            "priority": r.priority,
+            "tier": r.tier,
+            "state": r.state,
+            "response_breached_at": r.response_breached_at,
+            "resolution_breached_at": r.resolution_breached_at,
+        }  # fmt: skip
+        for r in conn.execute(query)
+    ]
+
+
+def neutralise(value) -> str:
+    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, bool | int | float):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(list(rows[0]))
+    for row in rows:
+        writer.writerow([neutralise(v) for v in row.values()])
+    return out.getvalue()

@@ -1,0 +1,45 @@
+"""Wires review work into the app: the triage policy and owners, the ingest hook that puts
+feedback on tasks, and the reviewer and unsubscribe blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from . import triage
+from .task_intake import IntakeContext, attach_rows, page_facts
+from .triage_policy import OwnerRule, TriagePolicy, load_owners, load_policy
+
+
+@dataclass
+class ReviewContext:
+    policy: TriagePolicy
+    owners: list[OwnerRule]
+    intake: IntakeContext
+
+    def team_of(self, version: str, page: str) -> str:
+        """The team a page belongs to by front matter, owners file or default (for reports)."""
+        facts = page_facts(self.intake.catalog, version, page).page
+        team, _, _ = triage.route_team(facts, self.owners, self.intake.default_team, [])
+        return team
+
+
+def init_review(app: Flask) -> None:
+    settings = app.config["SETTINGS"]
+    policy = load_policy(settings.triage_policy_file)
+    owners = load_owners(settings.owners_file)
+    intake = IntakeContext(
+        policy=policy,
+        owners=owners,
+        default_team=settings.default_team,
+        catalog=app.extensions["catalog"],
+        public_url=settings.public_url,
+    )
+    app.extensions["review"] = ReviewContext(policy, owners, intake)
+    app.extensions["writer"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)
+
+    from . import review, unsubscribe
+
+    app.register_blueprint(review.bp)
+    app.register_blueprint(unsubscribe.bp)

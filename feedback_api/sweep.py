@@ -1,0 +1,169 @@
+"""The SLA sweep: warn at the warning time, escalate on a breach, close old finished tasks.
+
+Safe to run from several machines at once: each step first claims a task with a conditional
+UPDATE (`... WHERE id = :id AND response_breached_at IS NULL`), and only the sweep whose
+UPDATE changed the row acts on it, so a task is warned, escalated or closed exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, case, select, update
+
+from . import notify, triage
+from .store.models import Task, User
+from .task_intake import _members, log_event
+from .triage_policy import TriagePolicy
+
+tasks = Task.__table__
+users = User.__table__
+OPEN = tasks.c.state.in_(triage.OPEN_STATES)
+FINISHED = ("resolved", "wont_fix", "duplicate")
+
+
+@dataclass
+class SweepReport:
+    warned: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    addresses_deleted: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.warned)} warned, {len(self.escalated)} escalated, "
+            f"{len(self.closed)} closed, {self.addresses_deleted} reader addresses deleted"
+        )
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """One SLA clock of a task: its due column, its warning column, and its flags."""
+
+    name: str
+    due: str
+    warn_at: str
+    warned: str
+    breached: str
+    running: object  # the condition under which this clock still runs
+
+
+CLOCKS = (
+    _Clock("first response", "first_response_due", "first_response_warn_at",
+           "response_warned_at", "response_breached_at",
+           OPEN & tasks.c.first_responded_at.is_(None)),
+    _Clock("resolution", "resolution_due", "resolution_warn_at",
+           "resolution_warned_at", "resolution_breached_at", OPEN),
+)  # fmt: skip
+
+
+def sweep(engine: Engine, policy: TriagePolicy, public_url: str,
+          now: datetime | None = None) -> SweepReport:  # fmt: skip
+    now = now or datetime.now(UTC)
+    report = SweepReport()
+    for clock in CLOCKS:
+        _warnings(engine, clock, public_url, now, report)
+        _breaches(engine, clock, public_url, now, report)
+    _close_finished(engine, policy, now, report)
+    with engine.begin() as conn:
+        report.addresses_deleted = notify.purge_addresses(conn)
+    return report
+
+
+def _candidates(engine: Engine, *conditions) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.scalars(select(tasks.c.id).where(*conditions).order_by(tasks.c.id)))
+
+
+def _warnings(engine, clock: _Clock, public_url, now, report) -> None:
+    warned, due = tasks.c[clock.warned], tasks.c[clock.due]
+    pending = (clock.running, warned.is_(None), tasks.c[clock.warn_at] <= now, due > now)
+    for task_id in _candidates(engine, *pending):
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(tasks).where(tasks.c.id == task_id, *pending).values({warned: now})
+            )
+            if claimed.rowcount != 1:
+                continue  # another sweep got there first
+            task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
+            log_event(conn, task_id, "sla", None, f"{clock.name} warning",
+                      f"{clock.name} due {task[clock.due]:%Y-%m-%d %H:%M} UTC", now)  # fmt: skip
+            if task.owner_id:
+                notify.enqueue_staff(
+                    conn, task_id, [task.owner_id], "warning",
+                    f"Task {task_id} is due soon ({clock.name})",
+                    f"Task {task_id} ({task.priority}, {task.version}/{task.page}) needs its "
+                    f"{clock.name} by {task[clock.due]:%Y-%m-%d %H:%M} UTC.",
+                    public_url, now,
+                )  # fmt: skip
+        report.warned.append(task_id)
+
+
+def _breaches(engine, clock: _Clock, public_url, now, report) -> None:
+    breached = tasks.c[clock.breached]
+    pending = (clock.running, breached.is_(None), tasks.c[clock.due] <= now)
+    for task_id in _candidates(engine, *pending):
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, *pending)
+                .values(
+                    {
+                        breached: now,
+                        tasks.c.breached: True,
+                        tasks.c.updated_at: now,
+                        tasks.c.tier: case(
+                            (tasks.c.tier < triage.MAX_TIER, tasks.c.tier + 1), else_=tasks.c.tier
+                        ),
+                    }  # fmt: skip
+                )
+            )
+            if claimed.rowcount != 1:
+                continue
+            task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
+            _escalate(conn, task, clock, public_url, now)
+        report.escalated.append(task_id)
+
+
+def _escalate(conn, task, clock: _Clock, public_url: str, now: datetime) -> None:
+    """Hand the task to the next tier of its team and tell that tier."""
+    before_tier = task.tier - 1 if task.tier > 1 else task.tier
+    why = f"{clock.name} overdue (due {task[clock.due]:%Y-%m-%d %H:%M} UTC)"
+    log_event(conn, task.id, "tier", before_tier, task.tier, why, now)
+    members = _members(conn)
+    chosen = triage.pick_member(members, task.team, task.tier)
+    if chosen is not None and chosen.id != task.owner_id:
+        before = next((m.name for m in members if m.id == task.owner_id), None)
+        conn.execute(update(tasks).where(tasks.c.id == task.id).values(owner_id=chosen.id))
+        log_event(conn, task.id, "owner", before, chosen.name, f"escalated to tier {task.tier}",
+                  now)  # fmt: skip
+    tier_ids = [m.id for m in members if m.team == task.team and m.tier == task.tier]
+    notify.enqueue_staff(
+        conn, task.id, tier_ids, "escalation",
+        f"Task {task.id} escalated to tier {task.tier}: {why}",
+        f"Task {task.id} ({task.priority}, {task.version}/{task.page}) breached its "
+        f"{clock.name} time and is now with tier {task.tier} of {task.team}.\n"
+        f"Rule: {task.priority_rule}",
+        public_url, now,
+    )  # fmt: skip
+    log_event(conn, task.id, "notify", None, f"tier {task.tier} of {task.team}", why, now)
+
+
+def _close_finished(engine, policy: TriagePolicy, now: datetime, report: SweepReport) -> None:
+    cutoff = now - timedelta(days=policy.close_after_days)
+    pending = (tasks.c.state.in_(FINISHED), tasks.c.updated_at <= cutoff)
+    with engine.connect() as conn:
+        rows = conn.execute(select(tasks.c.id, tasks.c.state).where(*pending)).all()
+    for task_id, state in rows:
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.state == state)
+                .values(state="closed", closed_at=now, updated_at=now)
+            )
+            if claimed.rowcount != 1:
+                continue
+            log_event(conn, task_id, "state", state, "closed",
+                      f"closed by the sweep after {policy.close_after_days} days", now)  # fmt: skip
+        report.closed.append(task_id)

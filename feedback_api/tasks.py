@@ -1,0 +1,330 @@
+"""What reviewers do to tasks: transition, assign, prioritise, note, merge; list and read them.
+
+The reviewer API (review.py) and the dashboard call these with a session inside
+`Store.transaction()`; every change writes its audit entry in that same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import notify, triage
+from .store.models import Feedback, Task, TaskEvent, User
+from .task_intake import recount
+from .triage_policy import PRIORITIES, TriagePolicy
+
+
+class TaskConflict(ValueError):
+    """The task changed under the caller, or the change clashes with another task (409)."""
+
+
+class TaskInputError(ValueError):
+    """A value the operation needs is missing or wrong (422); `field` names it."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record(session: Session, task: Task, kind: str, before, after, reason: str | None,
+           actor: User | None, now: datetime) -> None:  # fmt: skip
+    """Append one audit entry (the table is never updated or deleted from)."""
+    session.add(
+        TaskEvent(
+            task_id=task.id,
+            actor_id=actor.id if actor else None,
+            at=now,
+            kind=kind,
+            from_value=None if before is None else str(before),
+            to_value=None if after is None else str(after),
+            reason=reason,
+        )  # fmt: skip
+    )
+
+
+def _responded(task: Task, actor: User | None, now: datetime) -> None:
+    # The first thing a person does on a task is its first response.
+    if actor is not None and task.first_responded_at is None:
+        task.first_responded_at = now
+        if triage.is_open(task.state):
+            task.due_at = task.resolution_due
+
+
+def transition(
+    session: Session,
+    task: Task,
+    action: str,
+    actor: User | None,
+    reason: str | None = None,
+    fixed_in_version: str | None = None,
+    fix_url: str | None = None,
+    *,
+    public_url: str = "http://127.0.0.1:8000/",
+    policy: TriagePolicy | None = None,
+    now: datetime | None = None,
+) -> Task:
+    """Move the task by `action`; IllegalTransition (409) when its state does not allow it."""
+    now = now or _now()
+    if action == "duplicate":
+        raise triage.IllegalTransition("Mark a duplicate by merging it into the other task.")
+    before = task.state
+    after = triage.next_state(before, action)
+    if action == "resolve":
+        if not fixed_in_version:
+            raise TaskInputError("fixed_in_version", "Say which version has the fix.")
+        if not fix_url:
+            raise TaskInputError("fix_url", "Link the change that fixes it.")
+    # Conditional on the state we read: of two reviewers acting at once, one wins.
+    claimed = session.execute(
+        update(Task).where(Task.id == task.id, Task.state == before).values(state=after)
+    )
+    if claimed.rowcount != 1:
+        session.refresh(task)
+        raise TaskConflict(f"Task {task.id} changed meanwhile; it is now {task.state}.")
+    session.refresh(task)
+    task.updated_at = now
+    _responded(task, actor, now)
+    if after == "resolved":
+        task.resolved_at, task.fixed_in_version, task.fix_url = now, fixed_in_version, fix_url
+    if after == "closed":
+        task.closed_at = now
+    if triage.is_open(after):
+        if not triage.is_open(before):  # reopened by a person
+            policy = policy or TriagePolicy()
+            due = triage.task_deadlines(policy, task.priority, now)
+            task.reopened_count += 1
+            task.resolved_at = None
+            task.resolution_due, task.resolution_warn_at = (
+                due.resolution_due,
+                due.resolution_warn_at,
+            )
+            task.resolution_warned_at = task.resolution_breached_at = None
+        task.open_key = triage.open_key(task.page, task.version)
+        task.due_at = (
+            task.first_response_due if task.first_responded_at is None else task.resolution_due
+        )
+    else:
+        task.open_key, task.due_at = None, None
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise TaskConflict(
+            f"Another task is open for {task.version}/{task.page}; merge this one into it."
+        ) from None
+    record(session, task, "state", before, after, reason, actor, now)
+    if after == "resolved":
+        session.flush()
+        notify.enqueue_resolved(session.connection(), task.id, public_url, now)
+    return task
+
+
+def assign(session: Session, task: Task, user: User | None, actor: User | None,
+           reason: str | None = None, now: datetime | None = None) -> Task:  # fmt: skip
+    now = now or _now()
+    if user is not None and not user.active:
+        raise TaskInputError("owner", f"{user.name} is not active.")
+    before = _name(session, task.owner_id)
+    task.owner_id = user.id if user else None
+    task.updated_at = now
+    _responded(task, actor, now)
+    record(session, task, "owner", before, user.name if user else None, reason, actor, now)
+    return task
+
+
+def set_priority(session: Session, task: Task, priority: str, actor: User | None,
+                 reason: str | None, policy: TriagePolicy,
+                 now: datetime | None = None) -> Task:  # fmt: skip
+    """Re-time the task from its creation; a due time that would be past counts from now."""
+    if priority not in PRIORITIES:
+        raise TaskInputError("priority", f"{priority!r} is not one of {', '.join(PRIORITIES)}.")
+    now = now or _now()
+    before = task.priority
+    from_start = triage.task_deadlines(policy, priority, task.created_at)
+    from_now = triage.task_deadlines(policy, priority, now)
+    use = from_start if from_start.first_response_due > now else from_now
+    task.first_response_due, task.first_response_warn_at = (
+        use.first_response_due, use.first_response_warn_at)  # fmt: skip
+    use = from_start if from_start.resolution_due > now else from_now
+    task.resolution_due, task.resolution_warn_at = use.resolution_due, use.resolution_warn_at
+    if task.first_response_warn_at > now:
+        task.response_warned_at = None
+    if task.resolution_warn_at > now:
+        task.resolution_warned_at = None
+    task.priority = priority
+    task.priority_rule = f"{priority}: set by {actor.name if actor else 'the system'}" + (
+        f" ({reason})" if reason else "")  # fmt: skip
+    task.updated_at = now
+    _responded(task, actor, now)
+    if triage.is_open(task.state):
+        task.due_at = (
+            task.first_response_due if task.first_responded_at is None else task.resolution_due
+        )
+    record(session, task, "priority", before, priority, reason, actor, now)
+    return task
+
+
+def add_note(session: Session, task: Task, actor: User | None, text: str,
+             now: datetime | None = None) -> Task:  # fmt: skip
+    if not text.strip():
+        raise TaskInputError("text", "A note needs some text.")
+    now = now or _now()
+    _responded(task, actor, now)
+    task.updated_at = now
+    record(session, task, "note", None, None, text.strip(), actor, now)
+    return task
+
+
+def merge(session: Session, source: Task, target: Task, actor: User | None,
+          reason: str | None = None, now: datetime | None = None) -> Task:  # fmt: skip
+    """`source` becomes a duplicate of `target`; its feedback (and readers) move over."""
+    now = now or _now()
+    if source.id == target.id:
+        raise TaskInputError("into", "A task cannot be merged into itself.")
+    if not triage.is_open(source.state):
+        raise triage.IllegalTransition(
+            f"Only an open task can be merged; this one is {source.state}."
+        )
+    if not triage.is_open(target.state):
+        raise triage.IllegalTransition(
+            f"Task {target.id} is {target.state}; merge into an open task."
+        )
+    transition_state = triage.next_state(source.state, "duplicate")
+    before = source.state
+    source.state, source.open_key, source.due_at = transition_state, None, None
+    source.merged_into_id, source.updated_at = target.id, now
+    _responded(source, actor, now)
+    session.flush()
+    session.execute(update(Feedback).where(Feedback.task_id == source.id).values(task_id=target.id))
+    if triage.priority_rank(source.priority) < triage.priority_rank(target.priority):
+        record(session, target, "priority", target.priority, source.priority,
+               f"merged task {source.id} had it", actor, now)  # fmt: skip
+        target.priority, target.priority_rule = source.priority, source.priority_rule
+    session.flush()
+    recount(session.connection(), target.id, now)
+    recount(session.connection(), source.id, now)
+    session.refresh(target)
+    session.refresh(source)
+    record(session, source, "state", before, "duplicate", reason, actor, now)
+    record(session, source, "merge", source.id, target.id, reason, actor, now)
+    record(session, target, "merge", source.id, target.id, reason, actor, now)
+    return target
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    return session.get(User, user_id).name if user_id else None
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+SORTS = {
+    "due": (Task.due_at.asc(), Task.id.asc()),
+    "-due": (Task.due_at.desc(), Task.id.desc()),
+    "created": (Task.created_at.asc(), Task.id.asc()),
+    "-created": (Task.created_at.desc(), Task.id.desc()),
+    "updated": (Task.updated_at.asc(), Task.id.asc()),
+    "-updated": (Task.updated_at.desc(), Task.id.desc()),
+    "priority": (
+        case({p: i for i, p in enumerate(PRIORITIES)}, value=Task.priority),
+        Task.due_at.asc(),
+        Task.id.asc(),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    state: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)
+    owner: str | None = None  # a user name, or "none" for unassigned
+    team: str | None = None
+    version: str | None = None
+    page: str | None = None
+    breached: bool | None = None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass
+class TaskList:
+    items: list[Task]
+    total: int
+    offset: int
+    limit: int
+    owners: dict[int, str]
+
+
+def _filtered(query: Select, filters: TaskFilters, session: Session) -> Select:
+    if filters.state:
+        query = query.where(Task.state.in_(filters.state))
+    if filters.priority:
+        query = query.where(Task.priority.in_(filters.priority))
+    if filters.category:
+        query = query.where(Task.category.in_(filters.category))
+    if filters.owner == "none":
+        query = query.where(Task.owner_id.is_(None))
+    elif filters.owner:
+        owner_id = session.scalar(select(User.id).where(User.name == filters.owner))
+        query = query.where(Task.owner_id == (owner_id if owner_id is not None else -1))
+    if filters.team:
+        query = query.where(Task.team == filters.team)
+    if filters.version:
+        query = query.where(Task.version == filters.version)
+    if filters.page is not None:
+        query = query.where(Task.page == filters.page)
+    if filters.breached is not None:
+        query = query.where(Task.breached.is_(filters.breached))
+    return query
+
+
+def list_tasks(session: Session, filters: TaskFilters, sort: str = "due",
+               page: PageRequest = PageRequest()) -> TaskList:  # fmt: skip
+    """One page of the queue, and how many tasks match in all."""
+    if sort not in SORTS:
+        raise TaskInputError("sort", f"sort must be one of {', '.join(SORTS)}.")
+    total = session.scalar(_filtered(select(func.count()).select_from(Task), filters, session))
+    query = _filtered(select(Task), filters, session).order_by(*SORTS[sort])
+    items = list(session.scalars(query.offset(page.offset).limit(page.limit)))
+    owner_ids = {t.owner_id for t in items if t.owner_id}
+    owners = dict(session.execute(select(User.id, User.name).where(User.id.in_(owner_ids))).all())
+    return TaskList(items, total or 0, page.offset, page.limit, owners)
+
+
+@dataclass
+class TaskDetail:
+    task: Task
+    owner: str | None
+    feedback: list[Feedback]
+    events: list[tuple[TaskEvent, str | None]]
+
+
+def task_detail(session: Session, task_id: int) -> TaskDetail | None:
+    task = session.get(Task, task_id)
+    if task is None:
+        return None
+    rows = list(
+        session.scalars(select(Feedback).where(Feedback.task_id == task_id).order_by(Feedback.id))
+    )
+    events = list(
+        session.execute(
+            select(TaskEvent, User.name)
+            .outerjoin(User, User.id == TaskEvent.actor_id)
+            .where(TaskEvent.task_id == task_id)
+            .order_by(TaskEvent.id)
+        )
+    )
+    return TaskDetail(task, _name(session, task.owner_id), rows, events)
