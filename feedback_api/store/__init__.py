@@ -23,7 +23,16 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 2})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pre-ping: it costs a round trip per transaction. After a database restart the
+    # first transaction on a stale connection fails (503, Retry-After) and SQLAlchemy
+    # then discards the whole pool, so the next one reconnects.
+    return create_engine(
+        url,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
