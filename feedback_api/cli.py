@@ -125,7 +125,11 @@ def _register_review(app: Flask) -> None:
         review = current_app.extensions["review"]
         report = sweep.sweep(store().engine, review.policy, settings.public_url)
         click.echo(f"SLA sweep: {report.summary()}.")
-        if not no_mail:
+        if no_mail:
+            return
+        if not settings.smtp_host:
+            click.echo("Mail: no SMTP server is set (TIDEWAY_SMTP_HOST); mail waits in the outbox.")
+        else:
             sent = notify.deliver(store().engine, notify.MailSettings.from_settings(settings))
             click.echo(f"Mail: {sent['sent']} sent, {sent['failed']} to retry, "
                        f"{sent['dropped']} dropped.")  # fmt: skip

@@ -307,7 +307,11 @@ def purge_addresses(conn: Connection) -> int:
     ids = conn.scalars(done).all()
     if not ids:
         return 0
-    result = conn.execute(update(feedback).where(feedback.c.task_id.in_(ids)).values(email=None))
+    result = conn.execute(
+        update(feedback)
+        .where(feedback.c.task_id.in_(ids), feedback.c.email.is_not(None))
+        .values(email=None)
+    )
     conn.execute(
         update(outbox)
         .where(outbox.c.task_id.in_(ids), outbox.c.kind.in_(READER_KINDS))

@@ -87,14 +87,15 @@ def _warnings(engine, clock: _Clock, public_url, now, report) -> None:
             if claimed.rowcount != 1:
                 continue  # another sweep got there first
             task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
+            due_at = f"{task._mapping[clock.due]:%Y-%m-%d %H:%M} UTC"
             log_event(conn, task_id, "sla", None, f"{clock.name} warning",
-                      f"{clock.name} due {task[clock.due]:%Y-%m-%d %H:%M} UTC", now)  # fmt: skip
+                      f"{clock.name} due {due_at}", now)  # fmt: skip
             if task.owner_id:
                 notify.enqueue_staff(
                     conn, task_id, [task.owner_id], "warning",
                     f"Task {task_id} is due soon ({clock.name})",
                     f"Task {task_id} ({task.priority}, {task.version}/{task.page}) needs its "
-                    f"{clock.name} by {task[clock.due]:%Y-%m-%d %H:%M} UTC.",
+                    f"{clock.name} by {due_at}.",
                     public_url, now,
                 )  # fmt: skip
         report.warned.append(task_id)
@@ -129,7 +130,7 @@ def _breaches(engine, clock: _Clock, public_url, now, report) -> None:
 def _escalate(conn, task, clock: _Clock, public_url: str, now: datetime) -> None:
     """Hand the task to the next tier of its team and tell that tier."""
     before_tier = task.tier - 1 if task.tier > 1 else task.tier
-    why = f"{clock.name} overdue (due {task[clock.due]:%Y-%m-%d %H:%M} UTC)"
+    why = f"{clock.name} overdue (due {task._mapping[clock.due]:%Y-%m-%d %H:%M} UTC)"
     log_event(conn, task.id, "tier", before_tier, task.tier, why, now)
     members = _members(conn)
     chosen = triage.pick_member(members, task.team, task.tier)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from tests.review_fixtures import cli, reviewers, send  # noqa: F401  (fixture)
+from tests import review_fixtures
+from tests.review_fixtures import cli, send
+
+reviewers = review_fixtures.reviewers  # the fixture, for this module's tests
 
 
 def task(client, reviewers, task_id: int, who: str = "ana") -> dict:
@@ -113,8 +116,12 @@ def test_lifecycle_with_audit(client, reviewers):
     assert found["task"]["due_at"] is None
     states = [(e["from_value"], e["to_value"], e["actor"]) for e in found["events"]
               if e["kind"] == "state"]  # fmt: skip
-    assert states == [(None, "new", None), ("new", "triaged", "ana"),
-                      ("triaged", "in_progress", "ana"), ("in_progress", "resolved", "ana")]  # fmt: skip
+    assert states == [
+        (None, "new", None),
+        ("new", "triaged", "ana"),
+        ("triaged", "in_progress", "ana"),
+        ("in_progress", "resolved", "ana"),
+    ]
     assert found["events"][-1]["kind"] == "note"
     assert found["events"][-1]["reason"] == "Fixed the snippet"
     assert [e["reason"] for e in found["events"] if e["to_value"] == "triaged"] == ["looked at it"]
@@ -122,8 +129,8 @@ def test_lifecycle_with_audit(client, reviewers):
 
 def test_negative_feedback_in_the_fixed_version_reopens(client, reviewers):
     task_id = send(client)["task_id"]
-    act(client, reviewers, task_id, "transitions", {
-        "action": "resolve", "fixed_in_version": "0.1", "fix_url": "https://git.example/c/2"})  # fmt: skip
+    resolve = {"action": "resolve", "fixed_in_version": "0.1", "fix_url": "https://git.example/c/2"}
+    act(client, reviewers, task_id, "transitions", resolve)
     assert send(client, rating=1, comment="Better now")["task_id"] != task_id  # not negative
     reopened = send(client, rating=0)["task_id"]
     # The helpful comment opened a new task for the page; the negative rating joined it.
@@ -133,8 +140,8 @@ def test_negative_feedback_in_the_fixed_version_reopens(client, reviewers):
 
 def test_negative_feedback_reopens_a_resolved_task_of_its_version(client, reviewers):
     task_id = send(client, page="quickstart/")["task_id"]
-    act(client, reviewers, task_id, "transitions", {
-        "action": "resolve", "fixed_in_version": "0.1", "fix_url": "https://git.example/c/3"})  # fmt: skip
+    resolve = {"action": "resolve", "fixed_in_version": "0.1", "fix_url": "https://git.example/c/3"}
+    act(client, reviewers, task_id, "transitions", resolve)
     assert send(client, page="quickstart/", reader="10.9.9.9")["task_id"] == task_id
     found = task(client, reviewers, task_id)
     assert found["task"]["state"] == "triaged"
@@ -179,8 +186,8 @@ def test_assign_and_priority(client, reviewers):
     raised = act(client, reviewers, task_id, "priority", {"priority": "urgent", "reason": "CEO"})
     assert raised.json["priority"] == "urgent"
     assert raised.json["priority_rule"] == "urgent: set by ana (CEO)"
-    owners = [(e["from_value"], e["to_value"], e["actor"])
-              for e in task(client, reviewers, task_id)["events"] if e["kind"] == "owner"]  # fmt: skip
+    events = task(client, reviewers, task_id)["events"]
+    owners = [(e["from_value"], e["to_value"], e["actor"]) for e in events if e["kind"] == "owner"]
     assert owners == [(None, "ana", None), ("ana", "cy", "root"), ("cy", "ana", "ana")]
 
 

@@ -53,14 +53,17 @@ def test_durations_refused(text):
         # Calendar hours: plain arithmetic, also across a DST change (it is real time).
         (local(UTC, 2026, 3, 28, 23, 0), timedelta(hours=4), None, local(UTC, 2026, 3, 29, 3)),
         # Inside one working day.
-        (local(BERLIN, 2026, 11, 24, 10), timedelta(hours=4), OFFICE, local(BERLIN, 2026, 11, 24, 14)),
+        (local(BERLIN, 2026, 11, 24, 10), timedelta(hours=4), OFFICE,
+         local(BERLIN, 2026, 11, 24, 14)),
         # Runs past closing time: the rest counts from the next morning.
-        (local(BERLIN, 2026, 11, 24, 16), timedelta(hours=4), OFFICE, local(BERLIN, 2026, 11, 25, 12)),
+        (local(BERLIN, 2026, 11, 24, 16), timedelta(hours=4), OFFICE,
+         local(BERLIN, 2026, 11, 25, 12)),
         # Submitted at night: the clock starts at opening time.
         (local(BERLIN, 2026, 11, 24, 22), timedelta(minutes=15), OFFICE,
          local(BERLIN, 2026, 11, 25, 9, 15)),
         # Friday afternoon: the weekend does not count.
-        (local(BERLIN, 2026, 11, 27, 16), timedelta(hours=2), OFFICE, local(BERLIN, 2026, 11, 30, 10)),
+        (local(BERLIN, 2026, 11, 27, 16), timedelta(hours=2), OFFICE,
+         local(BERLIN, 2026, 11, 30, 10)),
         # Friday before the spring DST change (UTC+1 -> UTC+2): Monday 10:00 local time,
         # which is 08:00 UTC although Friday 16:00 was 15:00 UTC.
         (local(BERLIN, 2026, 3, 27, 16), timedelta(hours=2), OFFICE, local(UTC, 2026, 3, 30, 8)),
