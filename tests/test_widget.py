@@ -6,8 +6,13 @@ instantly, use only the keyboard) and checks what the store holds afterwards.
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
 import json
+import re
 import shutil
+import signal
 import time
 
 import pytest
@@ -22,12 +27,13 @@ API = "**/api/v1/feedback**"
 COLUMNS = "page, version, rating, reasons, comment, selection, anchor, email, notify, locale"
 
 
-def rows(url: str) -> list[dict]:
-    engine = create_engine(url)
+def rows(server) -> list[dict]:
+    """The rows stored by `server` since the test began (`server.since`: the last id before)."""
+    engine = create_engine(server.database_url)
     try:
         with engine.connect() as conn:
-            result = conn.execute(text(f"SELECT {COLUMNS} FROM feedback ORDER BY id"))
-            found = [dict(r._mapping) for r in result]
+            query = text(f"SELECT {COLUMNS} FROM feedback WHERE id > :since ORDER BY id")
+            found = [dict(r._mapping) for r in conn.execute(query, {"since": server.since})]
     finally:
         engine.dispose()
     for row in found:
@@ -37,11 +43,11 @@ def rows(url: str) -> list[dict]:
     return found
 
 
-def wait_rows(url: str, count: int, timeout: float = 10.0, **expect) -> list[dict]:
+def wait_rows(server, count: int, timeout: float = 10.0, **expect) -> list[dict]:
     """Poll the store until it holds `count` rows and the last has the `expect`ed values."""
     deadline = time.monotonic() + timeout
     while True:
-        found = rows(url)
+        found = rows(server)
         if len(found) == count and all(found[-1][k] == v for k, v in expect.items()):
             return found
         if time.monotonic() > deadline:
@@ -64,12 +70,21 @@ def start_server(site_dir, tmp_path, port: int | None = None, **env) -> LiveServ
     """gunicorn serving `site_dir` and the API on a fresh SQLite store (on `port` if given)."""
     url = f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
     upgrade(url)
+    # Every test's reader is 127.0.0.1: the per-client limit would count them all as one.
+    env = {"TIDEWAY_RATE_LIMIT_CLIENT": "1000/minute", **env}
     server = LiveServer({"TIDEWAY_DATABASE_URL": url, "TIDEWAY_SITE_DIR": str(site_dir), **env})
     if port:
         server.port, server.url = port, f"http://127.0.0.1:{port}"
         server.env["TIDEWAY_PORT"] = str(port)
-    server.database_url = url
+    server.database_url, server.since = url, 0
     return server.start()
+
+
+def stop(server: LiveServer) -> None:
+    """Quick shutdown (SIGQUIT): the tests' browsers are closed, nothing is in flight."""
+    if server.proc and server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGQUIT)
+        server.proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +95,33 @@ def site_dir(published_site, tmp_path_factory):
     return dest
 
 
-@pytest.fixture
-def server(site_dir, tmp_path):
-    server = start_server(site_dir, tmp_path)
+@pytest.fixture(scope="module")
+def shared_server(site_dir, tmp_path_factory):
+    server = start_server(site_dir, tmp_path_factory.mktemp("store"))
     yield server
-    server.stop()
+    stop(server)
+
+
+def view(server: LiveServer) -> LiveServer:
+    """`server` as one test sees it: `rows()` shows only the rows stored from now on."""
+    engine = create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            last = conn.execute(text("SELECT max(id) FROM feedback")).scalar() or 0
+    finally:
+        engine.dispose()
+    seen = copy.copy(server)
+    seen.since = last
+    return seen
 
 
 @pytest.fixture
-def page(browser):
+def server(shared_server):
+    return view(shared_server)
+
+
+@pytest.fixture
+def page(browser, server):
     """A fresh browser profile per test: its own localStorage, no cookies."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -121,7 +154,7 @@ def test_helpful_reasons_and_comment_amend_the_one_row(page, server, published_s
     ]
     assert page.evaluate("document.activeElement.value") == "solved_my_problem"
     assert more.locator(".tideway-notify").is_hidden()
-    wait_rows(server.database_url, 1, rating=1)  # recorded at once, before any follow-up
+    wait_rows(server, 1, rating=1)  # recorded at once, before any follow-up
 
     more.get_by_label("Easy to understand").check()
     more.get_by_label("Good examples").check()
@@ -134,7 +167,7 @@ def test_helpful_reasons_and_comment_amend_the_one_row(page, server, published_s
     thanks.wait_for(state="visible")
     assert page.evaluate("document.activeElement.matches('.tideway-thanks')")
     assert thanks.locator("ul").is_hidden()  # related pages only after "not helpful"
-    [row] = wait_rows(server.database_url, 1, comment="The curl example saved me an hour.")
+    [row] = wait_rows(server, 1, comment="The curl example saved me an hour.")
     assert row["page"] == "quickstart/" and row["version"] == version and row["rating"] == 1
     assert row["reasons"] == ["easy_to_understand", "good_examples"]
     assert row["locale"] == "en" and row["email"] is None and not row["notify"]
@@ -173,7 +206,7 @@ def test_not_helpful_with_email_then_thanks_and_related_pages(page, server, publ
     assert [(a.inner_text(), a.get_attribute("href")) for a in links.all()] == [
         (r["title"] or r["url"], f"{server.url}/{version}/{r['url']}") for r in expected
     ]
-    [row] = wait_rows(server.database_url, 1, notify=True)
+    [row] = wait_rows(server, 1, notify=True)
     assert row["rating"] == 0 and row["reasons"] == ["broken_example"]
     assert row["email"] == "reader@example.com"
 
@@ -192,7 +225,7 @@ def test_passage_feedback_sends_the_quote_and_the_nearest_heading(page, server, 
     box, para = pin.bounding_box(), paragraph.bounding_box()
     assert para["y"] < box["y"] < para["y"] + para["height"] + 60
     assert paragraph.evaluate("(p, pin) => p.nextElementSibling === pin", pin.element_handle())
-    assert rows(server.database_url) == []  # selecting is not rating
+    assert rows(server) == []  # selecting is not rating
     page.locator("article h1").click()  # clicking elsewhere hides it again
     pin.wait_for(state="hidden")
     paragraph.click(click_count=3)
@@ -205,7 +238,7 @@ def test_passage_feedback_sends_the_quote_and_the_nearest_heading(page, server, 
     more.locator("#tideway-comment").fill("This step fails on macOS.")
     more.get_by_role("button", name="Send").click()
     page.locator(".tideway-thanks").wait_for(state="visible")
-    [row] = wait_rows(server.database_url, 1)
+    [row] = wait_rows(server, 1)
     assert row["selection"] == quoted[:500] and row["anchor"] == heading
     assert row["rating"] == 0 and row["comment"] == "This step fails on macOS."
 
@@ -216,7 +249,7 @@ def test_the_answer_is_remembered_per_page_and_version_without_cookies(
     current, older = published_site.current, published_site.older
     form = open_page(page, server, f"{current}/quickstart/")
     form.locator("button[data-md-value='1']").click()
-    wait_rows(server.database_url, 1)
+    wait_rows(server, 1)
     wait_queue_empty(page)
     page.reload()
     rated = page.locator(".tideway-rated")
@@ -236,7 +269,7 @@ def test_the_answer_is_remembered_per_page_and_version_without_cookies(
     assert page.evaluate("document.activeElement.dataset.mdValue") == "1"
     assert rated.is_hidden()
     form.locator("button[data-md-value='0']").click()
-    found = wait_rows(server.database_url, 2, rating=0)
+    found = wait_rows(server, 2, rating=0)
     assert [r["rating"] for r in found] == [1, 0]
     assert page.context.cookies() == [] and page.evaluate("document.cookie") == ""
 
@@ -252,12 +285,12 @@ def test_offline_click_waits_in_the_queue_and_lands_exactly_once(page, server, p
     page.reload()  # the next page load tries again, and fails again
     page.locator(".tideway-rated").wait_for(state="visible")
     page.wait_for_timeout(300)
-    assert rows(server.database_url) == []
+    assert rows(server) == []
     page.unroute(API)  # the network is back: the backoff delivers it
-    wait_rows(server.database_url, 1, rating=0, page="quickstart/")
+    wait_rows(server, 1, rating=0, page="quickstart/")
     wait_queue_empty(page)
     page.wait_for_timeout(1500)
-    assert len(rows(server.database_url)) == 1
+    assert len(rows(server)) == 1
 
 
 def test_a_lost_answer_is_replayed_with_its_key_and_stores_one_row(page, server, published_site):
@@ -279,14 +312,14 @@ def test_a_lost_answer_is_replayed_with_its_key_and_stores_one_row(page, server,
     form.locator("button[data-md-value='1']").click()
     wait_queue_empty(page)
     assert len(posts) == 2 and posts[0] == posts[1]
-    assert len(rows(server.database_url)) == 1
+    assert len(rows(server)) == 1
 
 
 def test_the_readers_text_survives_a_failed_send(page, server, published_site):
     version = published_site.current
     form = open_page(page, server, f"{version}/quickstart/")
     form.locator("button[data-md-value='0']").click()
-    wait_rows(server.database_url, 1)
+    wait_rows(server, 1)
     wait_queue_empty(page)
 
     page.context.set_offline(True)
@@ -296,10 +329,10 @@ def test_the_readers_text_survives_a_failed_send(page, server, published_site):
     page.locator(".tideway-status").filter(has_text="offline").wait_for()
     assert more.locator("#tideway-comment").input_value() == "Step 3 is missing the port."
     assert more.get_by_role("button", name="Send").is_enabled()
-    assert rows(server.database_url)[0]["comment"] is None
+    assert rows(server)[0]["comment"] is None
     page.context.set_offline(False)  # fires `online`: sent at once, amending the same row
     page.locator(".tideway-thanks").wait_for(state="visible")
-    [row] = wait_rows(server.database_url, 1, comment="Step 3 is missing the port.")
+    [row] = wait_rows(server, 1, comment="Step 3 is missing the port.")
 
 
 def test_a_refused_answer_is_shown_in_the_readers_language_and_not_retried(
@@ -310,7 +343,7 @@ def test_a_refused_answer_is_shown_in_the_readers_language_and_not_retried(
     page.on("request", lambda r: sent.append(r.method) if "/api/v1/feedback" in r.url else None)
     form = open_page(page, server, f"{version}/quickstart/")
     form.locator("button[data-md-value='0']").click()
-    wait_rows(server.database_url, 1)
+    wait_rows(server, 1)
     wait_queue_empty(page)
     more = page.locator("form.tideway-more")
     more.locator("#tideway-comment").fill("Please fix the example.")
@@ -320,11 +353,31 @@ def test_a_refused_answer_is_shown_in_the_readers_language_and_not_retried(
     more.get_by_role("button", name="Send").click()
     status = page.locator(".tideway-status")
     status.filter(has_text="valid e-mail").wait_for()
-    page.wait_for_timeout(2500)  # longer than the first backoff: nothing is retried
+    page.wait_for_timeout(1500)  # longer than the first backoff: nothing is retried
     assert sent == ["POST", "PATCH"]
     assert queue_of(page) == []
     assert more.locator("#tideway-comment").input_value() == "Please fix the example."
-    assert rows(server.database_url)[0]["comment"] is None
+    assert rows(server)[0]["comment"] is None
+
+
+def test_where_storage_is_refused_the_answer_is_still_sent(browser, server, published_site):
+    context = browser.new_context()
+    # As in a browser whose storage is full or switched off for the site.
+    context.add_init_script(
+        "Storage.prototype.setItem = () => { throw new DOMException('full', 'QuotaExceededError') }"
+    )
+    page = context.new_page()
+    try:
+        form = open_page(page, server, f"{published_site.current}/quickstart/")
+        form.locator("button[data-md-value='1']").click()
+        wait_rows(server, 1, rating=1)
+        more = page.locator("form.tideway-more")
+        more.locator("#tideway-comment").fill("Clear enough.")
+        more.get_by_role("button", name="Send").click()
+        page.locator(".tideway-thanks").wait_for(state="visible")
+        wait_rows(server, 1, comment="Clear enough.")
+    finally:
+        context.close()
 
 
 def test_keyboard_only(page, server, published_site):
@@ -358,7 +411,7 @@ def test_keyboard_only(page, server, published_site):
     page.keyboard.press("Enter")
     page.locator(".tideway-thanks").wait_for(state="visible")
     assert page.evaluate("document.activeElement.matches('.tideway-thanks')")
-    [row] = wait_rows(server.database_url, 1, comment="Wrong flag in step 2.")
+    [row] = wait_rows(server, 1, comment="Wrong flag in step 2.")
     assert row["reasons"] == ["inaccurate"] and row["notify"] is True
 
     page.reload()
@@ -377,3 +430,46 @@ def test_without_javascript_nothing_of_the_widget_shows(browser, server, publish
         assert page.locator(selector).is_hidden(), selector
     assert page.locator(".tideway-status").inner_text() == ""
     context.close()
+
+
+def test_strict_csp_no_third_party_and_no_cookies(browser, server, published_site):
+    """Under a policy with no inline script, no eval and nothing from elsewhere, the widget
+    works and the page reports no violation; every request stays on the site's origin."""
+
+    def with_csp(route):
+        response = route.fetch()
+        html = response.text()
+        inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, flags=re.S)
+        hashes = " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+            for s in inline
+        )
+        policy = (
+            f"default-src 'self'; script-src 'self' {hashes}; style-src 'self'; "
+            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'"
+        )
+        headers = {**response.headers, "content-security-policy": policy}
+        route.fulfill(response=response, headers=headers)
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.route(lambda url: url.endswith("/quickstart/"), with_csp)
+    refused, requests = [], []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(f"{server.url}/{published_site.current}/quickstart/")
+        page.locator("form.md-feedback button[data-md-value='0']").click()
+        more = page.locator("form.tideway-more")
+        more.wait_for(state="visible")
+        page.locator("article h2 + p").first.click(click_count=3)
+        page.locator(".tideway-pin").click()
+        more.locator("#tideway-comment").fill("Under a strict policy.")
+        more.locator("[type=submit]").click()
+        page.locator(".tideway-thanks").wait_for(state="visible")
+        wait_rows(server, 1, comment="Under a strict policy.")
+        assert refused == []
+        assert [u for u in requests if not u.startswith(server.url + "/")] == []
+        assert context.cookies() == []
+    finally:
+        context.close()

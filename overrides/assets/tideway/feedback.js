@@ -11,8 +11,11 @@
   const d = document, QK = "tideway:queue", $ = (e, s) => e.querySelector(s), $$ = (e, s) => e.querySelectorAll(s);
   const on = (e, t, f) => e.addEventListener(t, f), json = JSON.stringify;
   let cur, busy, timer, tries = 0, wait;
-  const load = k => { try { return JSON.parse(localStorage.getItem(k)) } catch (e) {} };
-  const save = (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, json(v)) } catch (e) {} };
+  // Where localStorage is refused (disabled, full), the page's memory keeps what it can,
+  // as JSON too: callers may change what they load without changing what is stored.
+  const mem = {};
+  const load = k => { try { return JSON.parse(k in mem ? mem[k] : localStorage.getItem(k)) } catch (e) {} };
+  const save = (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, json(v)) } catch (e) { mem[k] = json(v) } };
   // Items: {k, sk, x, api, body} until the POST is answered, then {k, sk, api, id, tok, patch}.
   // k: idempotency key; sk: the page's storage key; x: the POST carries follow-up details.
   const queue = fn => {
@@ -217,24 +220,26 @@
   // Passage feedback: a small control beside a selection inside the article.
   const selected = () => {
     const p = cur, sel = d.getSelection(), r = sel.rangeCount && sel.getRangeAt(0);
-    if (!p) return;
+    if (!p || d.activeElement == p.pin) return;
+    p.pin.hidden = true; // out of the selection's text and rectangles while they are measured
     const t = r && sel.toString().replace(/\s+/g, " ").trim(), c = r && r.commonAncestorContainer;
-    if (!t || !p.art.contains(c) || p.box.contains(c) || p.pin.contains(c)) return p.pin.hidden = d.activeElement != p.pin;
+    if (!t || !p.art.contains(c) || p.box.contains(c)) return;
     const block = n => { while (n && n.parentNode != p.art) n = n.parentNode; return n };
     let h, blk = block(r.endContainer);
     for (const x of $$(p.art, ":is(h1,h2,h3,h4,h5,h6)[id]")) if (x.compareDocumentPosition(r.startContainer) & 4) h = x;
     p.pin.q = t.slice(0, 500);
     p.pin.a = h?.id;
+    // Under the end of the last line that holds selected text (not the empty start of the
+    // next block), where a left-to-right selection leaves the pointer.
+    const b = [...r.getClientRects()].filter(x => x.width > 1).pop() || r.getBoundingClientRect();
     // Placed right after the last selected block, so Tab from the selection reaches it next
     // (a triple-click ends the range at offset 0 of the block after the paragraph).
     if (!r.endOffset && blk != block(r.startContainer)) blk = blk.previousSibling;
     p.art.insertBefore(p.pin, blk ? blk.nextSibling : p.box);
     p.pin.hidden = false;
-    // Under the last line that holds selected text (not the empty start of the next block).
-    const b = [...r.getClientRects()].filter(x => x.width > 1).pop() || r.getBoundingClientRect();
-    const o = p.pin.offsetParent.getBoundingClientRect();
+    const o = p.pin.offsetParent.getBoundingClientRect(), w = p.pin.offsetWidth;
     p.pin.style.top = b.bottom - o.top + 8 + "px";
-    p.pin.style.left = Math.max(0, Math.min(b.left - o.left, o.width - p.pin.offsetWidth)) + "px";
+    p.pin.style.left = Math.max(0, Math.min(b.right - o.left - w, o.width - w)) + "px";
   };
   on(d, "selectionchange", () => {
     clearTimeout(wait);
