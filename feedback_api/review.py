@@ -250,7 +250,8 @@ def _time_arg(name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw)
+        # An unencoded "+01:00" arrives as " 01:00"; that is what the sender meant.
+        value = datetime.fromisoformat(raw.replace(" ", "+"))
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:

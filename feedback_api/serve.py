@@ -26,6 +26,10 @@ def prepare(root: Path, settings) -> None:
     publish.export(root, settings.publish_branch, site_dir)
 
 
+# gunicorn's master starts the SLA sweep loop beside the workers (`TIDEWAY_SWEEP_INTERVAL_SECONDS`).
+SWEEP_HOOKS = ("--config", "python:feedback_api.gunicorn_hooks")
+
+
 def gunicorn_args(settings) -> list[str]:
     """The server configuration `make serve` uses (and bench/ measures)."""
     return [
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    gunicorn = [sys.executable, "-m", "gunicorn", *gunicorn_args(settings)]
+    gunicorn = [sys.executable, "-m", "gunicorn", *SWEEP_HOOKS, *gunicorn_args(settings)]
     # exec: gunicorn becomes this process, so Ctrl-C and SIGTERM reach it directly.
     os.execv(sys.executable, gunicorn)
     return 0  # not reached
