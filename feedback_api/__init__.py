@@ -62,6 +62,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_bp)
 
+    # The reviewers' dashboard: its blueprint, signed-cookie sessions and CSRF protection.
+    from .dashboard import init_dashboard
+
+    init_dashboard(app)
+
     # Review work: feedback lands on tasks; the reviewer API and the unsubscribe link.
     from .review_context import init_review
 

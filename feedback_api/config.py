@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -113,6 +113,27 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._/-]+$",
         description="Local git branch that mike commits the published site to.",
     )
+    dashboard_idle_minutes: int = Field(
+        30,
+        ge=1,
+        le=24 * 60,
+        description="Minutes without a request after which a reviewer's dashboard session "
+        "ends and they must sign in again.",
+    )
+    dashboard_cookie_secure: Literal["auto", "always"] = Field(
+        "auto",
+        description="`auto`: the dashboard's session cookie is `Secure` when the request came "
+        "over HTTPS (directly, or per `X-Forwarded-Proto` from a trusted proxy, see "
+        "`TIDEWAY_PROXY_COUNT`). `always`: `Secure` on every response.",
+    )
+    dashboard_signin_limit: str = Field(
+        "10/minute;50/hour",
+        description="Sign-in attempts one client, and separately one account name, may make "
+        "on the dashboard, in Flask-Limiter notation.",
+    )
+    dashboard_page_size: int = Field(
+        50, ge=10, le=500, description="Tasks per page of the dashboard's queue."
+    )
 
     @field_validator("allowed_origins", "reasons_helpful", "reasons_not_helpful", mode="before")
     @classmethod
@@ -146,7 +167,7 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a redis:// URL")
         return uri
 
-    @field_validator("rate_limit_client", "rate_limit_page")
+    @field_validator("rate_limit_client", "rate_limit_page", "dashboard_signin_limit")
     @classmethod
     def _check_limits(cls, value: str) -> str:
         from limits import parse_many

@@ -1,0 +1,156 @@
+"""Sign-in, sign-out, idle expiry and roles for the dashboard.
+
+Sessions are Flask's signed cookies holding the user id, when the session was last used,
+and a fingerprint of the password hash (a changed password ends every old session).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..limits import client_key, limiter
+from . import bp
+
+# Checked when the account does not exist, so that a wrong name costs as long as a wrong
+# password and timing does not tell which names exist.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def _users():
+    from ..store.models import User
+
+    return User
+
+
+def _fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def load_user():
+    """The signed-in user for this request (detached row), or None."""
+    if "user" in g:
+        return g.user
+    g.user = None
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    idle = current_app.config["SETTINGS"].dashboard_idle_minutes * 60
+    now = time.time()
+    if now - session.get("seen", 0) > idle:
+        session.clear()
+        g.session_expired = True
+        return None
+    with _store().transaction() as db:
+        user = db.get(_users(), uid)
+    if user is None or not user.active or session.get("pw") != _fingerprint(user.password_hash):
+        session.clear()
+        return None
+    # Refreshed at most once a minute: fewer Set-Cookie headers, same expiry to the minute.
+    if now - session.get("seen", 0) > 60:
+        session["seen"] = now
+    g.user = user
+    return user
+
+
+def signed_in(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if load_user() is None:
+            return redirect(url_for("dashboard.index", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_only(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = load_user()
+        if user is None:
+            return redirect(url_for("dashboard.index"))
+        if user.role != "admin":
+            abort(403, "Only an admin can do this.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a dashboard path of this site, never elsewhere."""
+    if (
+        target
+        and target.startswith("/dashboard/")
+        and not target.startswith("/dashboard//")
+        and "\\" not in target
+        and not any(ord(c) < 0x21 for c in target)
+    ):
+        return target
+    return url_for("dashboard.index")
+
+
+def _signin_limit() -> str:
+    return current_app.config["SETTINGS"].dashboard_signin_limit
+
+
+def _account_key() -> str:
+    return "account:" + request.form.get("name", "").strip().lower()[:100]
+
+
+@bp.get("/")
+def index():
+    if load_user() is not None:
+        from .queue import queue_page
+
+        return queue_page()
+    expired = g.get("session_expired", False)
+    return render_template(
+        "dashboard/signin.html", next=request.args.get("next", ""), expired=expired
+    )
+
+
+@bp.post("/sign-in")
+@limiter.limit(_signin_limit, key_func=client_key, scope="dashboard-signin-client")
+@limiter.limit(_signin_limit, key_func=_account_key, scope="dashboard-signin-account")
+def sign_in():
+    name = request.form.get("name", "").strip()
+    password = request.form.get("password", "")
+    with _store().transaction() as db:
+        user = db.scalars(select(_users()).where(_users().name == name)).one_or_none()
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    if not (ok and user is not None and user.active):
+        return render_template(
+            "dashboard/signin.html",
+            next=request.form.get("next", ""),
+            error="That name and password do not match an active account.",
+            name=name,
+        ), 401
+    session.clear()
+    session.update(uid=user.id, seen=time.time(), pw=_fingerprint(user.password_hash))
+    return redirect(safe_next(request.form.get("next")), code=303)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    session.clear()
+    return redirect(url_for("dashboard.index"), code=303)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(exc):
+    body = render_template(
+        "dashboard/error.html",
+        title="Too many sign-in attempts",
+        message="Wait a few minutes, then try again.",
+    )
+    return body, 429, {"Retry-After": "60"}

@@ -1,0 +1,138 @@
+"""The queue: open tasks, nearest SLA deadline first, with filters kept in the URL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+
+from .. import tasks as work
+from . import actions, bp, queries
+from .auth import safe_next, signed_in
+from .present import (
+    CATEGORY_LABELS,
+    PRIORITY_LABELS,
+    STATE_LABELS,
+    running_clock,
+    when,
+)
+from .security import error_page
+
+MULTI = ("state", "priority", "category")
+SINGLE = ("owner", "team", "version", "page")
+
+
+def parse_filters(args) -> work.TaskFilters:
+    def values(name: str, allowed) -> list[str]:
+        return [v for v in args.getlist(name) if v in allowed][:10]
+
+    def one(name: str) -> str | None:
+        value = args.get(name, "").strip()[:512]
+        return value or None
+
+    owner = one("owner")
+    return work.TaskFilters(
+        state=values("state", STATE_LABELS),
+        priority=values("priority", PRIORITY_LABELS),
+        category=values("category", CATEGORY_LABELS),
+        owner=g.user.name if owner == "me" else owner,
+        team=one("team"),
+        version=one("version"),
+        page=one("page"),
+        breached=True if args.get("breached") == "yes" else None,
+    )
+
+
+def filter_args(filters: work.TaskFilters) -> list[tuple[str, str]]:
+    pairs = [(name, v) for name in MULTI for v in getattr(filters, name)]
+    pairs += [(name, getattr(filters, name)) for name in SINGLE if getattr(filters, name)]
+    if filters.breached:
+        pairs.append(("breached", "yes"))
+    return pairs
+
+
+def queue_url(pairs: list[tuple[str, str]], page: int = 1) -> str:
+    if page > 1:
+        pairs = [*pairs, ("p", str(page))]
+    query = urlencode(pairs)
+    return url_for("dashboard.index") + (f"?{query}" if query else "")
+
+
+def toggled(pairs: list[tuple[str, str]], name: str, value: str) -> str:
+    """The queue URL with one filter value switched on or off (page back to 1)."""
+    if (name, value) in pairs:
+        return queue_url([p for p in pairs if p != (name, value)])
+    if name in SINGLE or name == "breached":
+        pairs = [p for p in pairs if p[0] != name]
+    return queue_url([*pairs, (name, value)])
+
+
+def queue_page():
+    settings = current_app.config["SETTINGS"]
+    filters = parse_filters(request.args)
+    try:
+        page = max(1, min(int(request.args.get("p", "1")), 100_000))
+    except ValueError:
+        page = 1
+    size = settings.dashboard_page_size
+    with current_app.extensions["store"].transaction() as db:
+        listing = queries.queue(db, filters, page, size)
+        counts = queries.facet_counts(db, filters)
+        people = queries.users(db)
+    now = datetime.now(UTC)
+    names = {u.id: u.display_name or u.name for u in people} | {
+        uid: name for uid, name in listing.owners.items() if uid not in {u.id for u in people}
+    }
+    total = listing.total
+    pairs = filter_args(filters)
+    rows = [
+        {
+            "task": t,
+            "clock": running_clock(t, now),
+            "owner": names.get(t.owner_id, "Unassigned") if t.owner_id else "Unassigned",
+        }
+        for t in listing.items
+    ]
+    pages = max(1, -(-total // size))
+    mine = str(g.user.id)  # counts are keyed by owner id, the URL by name
+    return render_template(
+        "dashboard/queue.html",
+        active="queue",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        pairs=pairs,
+        counts=counts,
+        people=people,
+        names=names,
+        mine=mine,
+        labels={
+            "state": STATE_LABELS,
+            "priority": PRIORITY_LABELS,
+            "category": CATEGORY_LABELS,
+        },
+        toggled=lambda name, value: toggled(pairs, name, value),
+        page_url=lambda n: queue_url(pairs, n),
+        when=when,
+        return_to=queue_url(pairs, page),
+    )
+
+
+@bp.post("/tasks/assign")
+@signed_in
+def bulk_assign():
+    ids = [int(v) for v in request.form.getlist("task_ids") if v.isdigit()][:500]
+    owner = request.form.get("owner_id", "")
+    back = safe_next(request.form.get("return_to"))
+    if not ids or not owner.isdigit():
+        flash("Choose at least one task and a person to assign them to.", "error")
+        return redirect(back, code=303)
+    try:
+        done = actions.assign_many(ids, int(owner), g.user)
+    except actions.Refused as exc:
+        return error_page(exc.status, "Not assigned", str(exc))
+    flash(f"Assigned {done} task{'s' if done != 1 else ''}.", "ok")
+    return redirect(back, code=303)

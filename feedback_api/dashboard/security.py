@@ -1,0 +1,108 @@
+"""What every dashboard response carries: a strict CSP and its companions, the session
+cookie's flags, the CSRF check, and HTML error pages."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError
+
+from . import bp, csrf
+
+# Nothing inline, nothing from elsewhere: scripts and styles are files of this origin, so
+# markup a reader smuggled past escaping could still not run or restyle the page.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def request_is_https() -> bool:
+    if request.is_secure:
+        return True
+    # Only a trusted proxy's word counts (the same setting that trusts X-Forwarded-For).
+    if current_app.config["SETTINGS"].proxy_count:
+        return request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip() == "https"
+    return False
+
+
+class DashboardSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, `Secure` whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app) -> bool:
+        if app.config["SETTINGS"].dashboard_cookie_secure == "always":
+            return True
+        return request_is_https()
+
+
+@bp.before_request
+def check_csrf() -> None:
+    # Every state-changing request of the dashboard, sign-in included (login CSRF).
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@bp.after_request
+def security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint == "dashboard.static":
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def error_page(status: int, title: str, message: str):
+    return render_template("dashboard/error.html", title=title, message=message), status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(exc: CSRFError):
+    return error_page(
+        400,
+        "The form had expired",
+        "This form's security token was missing or no longer valid, so nothing was changed. "
+        "Go back, reload the page and try again.",
+    )
+
+
+@bp.errorhandler(403)
+def forbidden(exc):
+    return error_page(403, "Not allowed", exc.description or "Your role does not allow this.")
+
+
+@bp.errorhandler(404)
+def not_found(exc):
+    return error_page(404, "Not found", "There is no such page or task.")
+
+
+@bp.errorhandler(409)
+def conflict(exc):
+    return error_page(409, "That change is not possible", exc.description or "")
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception):
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(exc, HTTPException):
+        return exc
+    # A page, not the API's JSON; the log keeps the stack trace, the reviewer never sees it.
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return error_page(500, "Something went wrong", "The error was logged; try again shortly.")

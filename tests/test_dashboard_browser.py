@@ -1,0 +1,343 @@
+"""The dashboard in real Chromium against a real gunicorn server: sign-in, the queue and its
+filters, keyboard use, accessibility (axe-core) and screenshots in light and dark."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedback_api.store import Store
+from feedback_api.store.models import Task
+from tests import services
+from tests.conftest import ROOT, TEST_SECRET
+from tests.test_dashboard import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+SCHEMES = ("light", "dark")
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def store(live_server):
+    store = Store(live_server.database_url)
+    yield store
+    store.dispose()
+
+
+def flask_cli(server, *args: str, stdin: str | None = None, **env: str) -> str:
+    """`flask --app feedback_api ...` against the live server's store, as an admin runs it."""
+    done = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "feedback_api", *args],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**os.environ, "TIDEWAY_DATABASE_URL": server.database_url,
+             "TIDEWAY_SITE_DIR": server.env["TIDEWAY_SITE_DIR"],
+             "TIDEWAY_SECRET_KEY": TEST_SECRET, **env},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def create_account(server, name: str, role: str = "reviewer", team: str = "docs-team") -> None:
+    flask_cli(
+        server, "users", "create", name, "--email", f"{name}@example.invalid", "--role", role,
+        "--team", team, "--display-name", name.title(), "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+
+
+def submit(server, reader: str = "203.0.113.7", **fields) -> dict:
+    """A reader's submission through the real ingest endpoint."""
+    body = {"rating": 0, "idempotency_key": uuid.uuid4().hex, **fields}
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/feedback", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)
+        return json.load(response)
+
+
+@pytest.fixture
+def team(live_server, store, published_site):
+    """An admin and two reviewers made with the CLI; tasks made by readers' submissions."""
+    create_account(live_server, "ana", role="admin")
+    create_account(live_server, "bo")
+    create_account(live_server, "cy", team="api-team")
+    v, old = published_site.current, published_site.older
+    manifest = json.loads((published_site.site_dir / v / "feedback-manifest.json").read_text())
+    anchor = next(p for p in manifest["pages"] if p["url"] == "quickstart/")["anchors"][1]
+    first = submit(
+        live_server, page="quickstart/", version=v, reasons=["broken_example"],
+        comment="The curl example answers 422 for me.\nWhich version field is expected?",
+        selection="make serve", anchor=anchor, locale="en-GB",
+        notify=True, email="reader@example.com",
+    )  # fmt: skip
+    submit(live_server, reader="198.51.100.2", page="quickstart/", version=v,
+           comment="命令无法运行", locale="zh-CN")  # fmt: skip
+    api = submit(live_server, page="reference/api/", version=v, comment="Please list the errors.")
+    config = submit(live_server, page="reference/configuration/", version=old, rating=1,
+                    comment="Would love an example for every setting.")  # fmt: skip
+    home = submit(live_server, page="", version=v, reasons=["hard_to_follow"])
+    ids = {"quickstart": first["task_id"], "api": api["task_id"],
+           "config": config["task_id"], "home": home["task_id"]}  # fmt: skip
+    assert all(ids.values()), ids
+    # One task whose first-response time passed 20 minutes ago, as the sweep leaves it.
+    with store.transaction() as db:
+        task = db.get(Task, ids["quickstart"])
+        past = datetime.now(UTC) - timedelta(minutes=20)
+        task.first_response_warn_at = past - timedelta(minutes=5)
+        task.first_response_due = task.due_at = task.response_breached_at = past
+        task.breached = True
+    people = {u.name: u.id for u in store_users(store)}
+    return {"people": people, "tasks": ids, "anchor": anchor}
+
+
+def store_users(store):
+    from sqlalchemy import select
+
+    from feedback_api.store.models import User
+
+    with store.transaction() as db:
+        return list(db.scalars(select(User)))
+
+
+def new_page(browser, server, scheme="light"):
+    context = browser.new_context(
+        color_scheme=scheme, viewport={"width": 1360, "height": 900}, base_url=server.url
+    )
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def sign_in(page, name="ana", password=PASSWORD):
+    page.goto("/dashboard/")
+    page.get_by_label("Account name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Review queue").wait_for()
+
+
+def axe_violations(page) -> list[str]:
+    if not AXE.exists():
+        services.unavailable(f"{AXE} missing: run `npm ci` in tests/js (make test does)")
+    # evaluate() is not subject to the page's CSP, unlike an injected <script>.
+    if not page.evaluate("!!window.axe"):
+        page.evaluate(AXE.read_text())
+    return page.evaluate(
+        """async () => (await axe.run(document, {
+             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                              'wcag22aa', 'best-practice']}})
+           ).violations.flatMap(v => v.nodes.map(n =>
+             `${v.id}: ${n.target.join(' ')}: ${n.failureSummary}`))"""
+    )
+
+
+def queue_pages(page) -> list[str]:
+    return page.locator("table.tasks td.page > a").all_inner_texts()
+
+
+def test_sign_in_and_work_the_queue_filters(browser, live_server, team, published_site):
+    page = new_page(browser, live_server)
+    page.goto("/dashboard/")
+    page.get_by_label("Account name").fill("ana")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert "do not match" in page.get_by_role("alert").inner_text()
+    sign_in(page)
+    pages = queue_pages(page)
+    assert len(pages) == 4 and pages[0] == "quickstart/"  # the breached one first
+    first = page.locator("table.tasks tbody tr").first
+    assert "Breached" in first.inner_text() and "overdue by" in first.inner_text()
+    page.get_by_label("Version").select_option(published_site.older)
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(f"**/dashboard/?*version={published_site.older}*")
+    assert queue_pages(page) == ["reference/configuration/"]
+    # The filters are in the URL: a reload or a shared link shows the same queue.
+    page.reload()
+    assert queue_pages(page) == ["reference/configuration/"]
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_role("link", name="Breached (1)").click()
+    assert queue_pages(page) == ["quickstart/"]
+    page.get_by_role("link", name="Breached (1)").click()  # off again
+    assert len(queue_pages(page)) == 4
+    assert page.dialogs == []
+
+
+def test_bulk_assign_from_the_queue(browser, live_server, team, store):
+    page = new_page(browser, live_server)
+    sign_in(page)
+    page.get_by_label("Select task {}".format(team["tasks"]["quickstart"])).check()
+    page.get_by_label("Select task {}".format(team["tasks"]["home"])).check()
+    page.get_by_label("Assign selected to").select_option(label="Cy · api-team")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    page.get_by_text("Assigned 2 tasks.").wait_for()
+    with store.transaction() as db:
+        owners = {db.get(Task, team["tasks"][k]).owner_id for k in ("quickstart", "home")}
+    assert owners == {team["people"]["cy"]}
+    page.get_by_label("Owner").select_option(label=f"Cy ({2})")
+    page.get_by_role("button", name="Apply").click()
+    assert sorted(queue_pages(page)) == ["(home page)", "quickstart/"]
+
+
+def test_keyboard_only_sign_in_and_open_a_task(browser, live_server, team):
+    page = new_page(browser, live_server)
+    page.goto("/dashboard/")
+    # The account field has focus on arrival; Tab moves through the form in order.
+    page.keyboard.type("ana")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Review queue").wait_for()
+    # The skip link is the first stop and leads past the navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    link = page.get_by_role("link", name="quickstart/")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="What readers said (2)").wait_for()
+    # A focused control shows a visible outline.
+    page.get_by_text("Internal note").focus()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_every_screen_passes_axe_and_is_photographed(
+    browser, live_server, team, scheme, output_dir
+):
+    page = new_page(browser, live_server, scheme)
+    page.goto("/dashboard/")
+    assert axe_violations(page) == []
+    page.screenshot(path=str(output_dir / f"signin-{scheme}.png"))
+    sign_in(page)
+    assert axe_violations(page) == []
+    page.screenshot(path=str(output_dir / f"queue-{scheme}.png"), full_page=True)
+    page.goto(f"/dashboard/tasks/{team['tasks']['quickstart']}")
+    for summary in page.locator(".actions-panel summary").all():
+        if summary.evaluate("s => !s.parentElement.open"):
+            summary.click()
+    assert axe_violations(page) == []
+    page.screenshot(path=str(output_dir / f"task-{scheme}.png"), full_page=True)
+    page.goto("/dashboard/insights")
+    assert axe_violations(page) == []
+    page.screenshot(path=str(output_dir / f"insights-{scheme}.png"), full_page=True)
+    assert page.dialogs == []
+
+
+@pytest.fixture
+def attacker_site():
+    """Another origin on 127.0.0.1 (same site for cookies: SameSite=Lax does not stop it)."""
+    import http.server
+    import threading
+
+    pages: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path, b"")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.pages = pages
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+
+
+def test_a_forged_form_from_another_origin_is_refused(
+    browser, live_server, team, store, attacker_site
+):
+    from feedback_api.store.models import TaskEvent
+
+    page = new_page(browser, live_server)
+    sign_in(page)
+    target = team["tasks"]["quickstart"]
+    with store.transaction() as db:
+        before, events = db.get(Task, target).owner_id, db.query(TaskEvent).count()
+    attacker_site.pages["/"] = f"""<!doctype html><title>prize</title>
+      <form id=f method=post action="{live_server.url}/dashboard/tasks/assign">
+      <input name=task_ids value="{target}"><input name=owner_id value="{team["people"]["cy"]}">
+      <input name=csrf_token value="guessed"></form>
+      <script>document.getElementById('f').submit()</script>""".encode()
+    with page.expect_response(f"{live_server.url}/dashboard/tasks/assign") as answer:
+        page.goto(attacker_site.url + "/")
+    assert answer.value.status == 400
+    page.get_by_role("heading", name="The form had expired").wait_for()
+    with store.transaction() as db:
+        assert db.get(Task, target).owner_id == before
+        assert db.query(TaskEvent).count() == events
+
+
+# What strangers may type, fed through the real ingest API. Each would run script, open a
+# dialog, add an element or restyle the page if it reached the HTML unescaped.
+XSS_CORPUS = [
+    "<script>window.__xss = 1; alert('script')</script>",
+    "<img src=x onerror=\"window.__xss = 2; alert('img')\">",
+    '"><svg onload="window.__xss = 3; alert(\'svg\')"></svg>',
+    "<svg><script>window.__xss = 4</script></svg>",
+    "javascript:alert('js-url')",
+    '<a href="javascript:window.__xss = 5">click me</a>',
+    "</textarea></title></bdi><script>window.__xss = 6</script>",
+    '<iframe src="javascript:window.__xss = 7"></iframe>',
+    '<math><mi xlink:href="javascript:window.__xss = 8">x</mi></math>',
+    "<style>body { display: none }</style>",
+    "<div <b>unclosed <!-- broken & markup",
+    "' onmouseover='window.__xss = 9' x='",
+    "{{ 7 * 7 }} {% raw %} ${7*7}",
+    '=HYPERLINK("http://evil.example","csv")',
+    "price list\u202egnp.exe and \u2067isolate\u2069",
+]
+
+
+def test_an_xss_corpus_shows_as_text_everywhere(browser, live_server, team, published_site):
+    v = published_site.current
+    task_ids = set()
+    for i, text in enumerate(XSS_CORPUS):
+        answer = submit(
+            live_server, reader=f"192.0.2.{i}", page="reference/api/", version=v,
+            comment=text, selection=text[:500], anchor="javascript:alert(1)",
+        )  # fmt: skip
+        task_ids.add(answer["task_id"])
+    (task_id,) = task_ids  # all on the page's one open task
+    page = new_page(browser, live_server)
+    csp_reports, errors = [], []
+    page.on("console", lambda m: csp_reports.append(m.text) if "Security Policy" in m.text else 0)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page)
+    for path in ("/dashboard/", f"/dashboard/tasks/{task_id}", "/dashboard/insights"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__xss") is None, path
+        assert (
+            page.locator("main script, main img, main iframe, main math, main style").count() == 0
+        )
+        assert page.locator("main .reader svg, main .reader a").count() == 0
+        assert page.locator("body").is_visible()
+    page.goto(f"/dashboard/tasks/{task_id}")
+    shown = page.locator(".submission .comment").all_inner_texts()
+    for text in XSS_CORPUS:
+        expected = text.replace("\u202e", "[U+202E]").replace("\u2067", "[U+2067]")
+        expected = expected.replace("\u2069", "[U+2069]")
+        assert expected in shown, text
+    # The reader's anchor is no heading of the page: it is shown, never linked.
+    assert page.locator("a[href*='javascript']").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.dialogs == [] and csp_reports == [] and errors == []
