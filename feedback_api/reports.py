@@ -270,12 +270,33 @@ def neutralise(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(rows: list[dict]) -> str:
-    if not rows:
+# The columns of each report after its group column, so an empty CSV still has its header.
+COLUMNS = {
+    "helpfulness": ("ratings", "helpful", "helpful_share", "previous_share", "trend"),
+    "fixes": ("task_id", "page", "team", "version", "fixed_in_version", "resolved_at",
+              "before_ratings", "before_share", "after_ratings", "after_share", "change",
+              "verdict"),
+    "sla": ("tasks", "responded", "mean_first_response_minutes",
+            "median_first_response_minutes", "on_time_response_rate", "resolved",
+            "resolution_rate", "first_time_resolution_rate", "mean_resolution_hours",
+            "breaches"),
+    "backlog": ("priority", "open", "breached", "overdue", "oldest_created_at"),
+    "breaches": ("task_id", "page", "version", "team", "priority", "tier", "state",
+                 "response_breached_at", "resolution_breached_at"),
+}  # fmt: skip
+
+
+def header(report: str, group_by: str) -> list[str]:
+    grouped = report in ("helpfulness", "sla")
+    return [group_by, *COLUMNS[report]] if grouped else list(COLUMNS[report])
+
+
+def to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
+    if not rows and not columns:
         return ""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(list(rows[0]))
+    writer.writerow(columns or list(rows[0]))
     for row in rows:
         writer.writerow([neutralise(v) for v in row.values()])
     return out.getvalue()

@@ -294,7 +294,7 @@ def report(name: str):
                            [{"field": "group_by", "problem": str(exc)}]) from None  # fmt: skip
     if fmt == "csv":
         return Response(
-            reports.to_csv(rows),
+            reports.to_csv(rows, reports.header(name, group_by)),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

@@ -14,11 +14,15 @@ from pathlib import Path
 from .config import ConfigError, load_settings, resolve_secret
 from .site import publish
 from .store import upgrade
+from .triage_policy import load_owners, load_policy
 
 
 def prepare(root: Path, settings) -> None:
     upgrade(settings.database_url)
     print("Database migrated.", flush=True)
+    # A policy or owners file with a mistake stops start-up here, naming it (ConfigError).
+    load_policy(settings.triage_policy_file)
+    load_owners(settings.owners_file)
     built = publish.publish_all(root, branch=settings.publish_branch)
     if not built:
         print("Docs unchanged since the last publish; nothing rebuilt.", flush=True)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .config import ConfigError
 from .sla import BusinessCalendar, parse_duration
 
 Category = Literal["problem", "suggestion", "request", "praise", "complaint"]
@@ -26,7 +27,7 @@ PRIORITIES: tuple[str, ...] = ("urgent", "important", "normal", "suggestion", "r
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class PolicyError(ValueError):
+class PolicyError(ConfigError):
     """The policy or owners file cannot be used; the message names the file and the key."""
 
 
@@ -265,6 +266,11 @@ def load_owners(path: Path | None) -> list[OwnerRule]:
         return [OwnerRule.model_validate(item) for item in data]
     except ValidationError as exc:
         raise PolicyError(f"The owners file {path} is not valid: {_problems(exc)}") from None
+
+
+# Where the triage and SLA reference page asks for the tables below (the MkDocs plugin
+# replaces it with render_policy_reference()).
+TRIAGE_REFERENCE_MARKER = "<!-- tideway:triage-reference -->"
 
 
 def render_policy_reference() -> str:

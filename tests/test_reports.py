@@ -142,3 +142,4 @@ def test_neutralise_cells():
     assert [neutralise(v) for v in ("=1+1", "+1", "-2", "@x", "\tx", "ok", -2, 0.5, None)] == [
         "'=1+1", "'+1", "'-2", "'@x", "'\tx", "ok", "-2", "0.5", ""]  # fmt: skip
     assert to_csv([]) == ""
+    assert to_csv([], ["a", "b"]) == "a,b\r\n"

@@ -165,11 +165,13 @@ def _reference_renderers():
     # their start-up time does not count against the plugin's overhead).
     from ..config import render_reference
     from ..openapi import render_markdown
+    from ..triage_policy import TRIAGE_REFERENCE_MARKER, render_policy_reference
 
     return {
         CONFIG_REFERENCE_MARKER: render_reference,
         API_REFERENCE_MARKER: render_markdown,
         PLUGIN_REFERENCE_MARKER: render_plugin_reference,
+        TRIAGE_REFERENCE_MARKER: render_policy_reference,
     }
 
 
