@@ -280,7 +280,7 @@ def test_offline_click_waits_in_the_queue_and_lands_exactly_once(page, server, p
     form = open_page(page, server, f"{version}/quickstart/")
     form.locator("button[data-md-value='0']").click()
     status = page.locator(".tideway-status")
-    status.filter(has_text="offline").wait_for()
+    status.filter(has_text="could not be sent yet").wait_for()
     assert len(queue_of(page)) == 1
     page.reload()  # the next page load tries again, and fails again
     page.locator(".tideway-rated").wait_for(state="visible")
@@ -315,6 +315,31 @@ def test_a_lost_answer_is_replayed_with_its_key_and_stores_one_row(page, server,
     assert len(rows(server)) == 1
 
 
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_busy_api_is_retried_when_it_says(page, server, published_site, status):
+    """`503`/`429` with Retry-After: the same request again, after the time asked for."""
+    version = published_site.current
+    seen = []
+
+    def busy_once(route):
+        seen.append((time.monotonic(), route.request.post_data))
+        if len(seen) == 1:
+            body = {"error": {"code": "busy", "message": "Try again shortly."}}
+            headers = {"Retry-After": "2", "Content-Type": "application/json"}
+            route.fulfill(status=status, headers=headers, body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route(API, busy_once)
+    form = open_page(page, server, f"{version}/quickstart/")
+    form.locator("button[data-md-value='1']").click()
+    page.locator(".tideway-status").filter(has_text="could not be sent yet").wait_for()
+    wait_queue_empty(page)  # (keeps Playwright's event loop, and so the route, running)
+    wait_rows(server, 1, rating=1)
+    [(first, body), (again, same)] = seen
+    assert body == same and again - first >= 1.9
+
+
 def test_the_readers_text_survives_a_failed_send(page, server, published_site):
     version = published_site.current
     form = open_page(page, server, f"{version}/quickstart/")
@@ -326,7 +351,7 @@ def test_the_readers_text_survives_a_failed_send(page, server, published_site):
     more = page.locator("form.tideway-more")
     more.locator("#tideway-comment").fill("Step 3 is missing the port.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-status").filter(has_text="offline").wait_for()
+    page.locator(".tideway-status").filter(has_text="could not be sent yet").wait_for()
     assert more.locator("#tideway-comment").input_value() == "Step 3 is missing the port."
     assert more.get_by_role("button", name="Send").is_enabled()
     assert rows(server)[0]["comment"] is None

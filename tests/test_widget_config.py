@@ -78,7 +78,7 @@ def test_the_built_page_carries_the_form_and_its_stamps(published_site):
     assert stamps["api"] == "/api/v1" and stamps["locale"] == "en"
     assert stamps["manifest"] == "../feedback-manifest.json"
     messages = json.loads(stamps["strings"].replace("&#34;", '"').replace("&amp;", "&"))
-    assert messages["queued"].startswith("You seem to be offline")
+    assert messages["queued"].startswith("Your feedback could not be sent yet.")
     # No inline script or style in the widget's markup: a strict CSP has nothing to allow.
     widget = html[html.index('<div class="tideway-feedback">') :]
     widget = widget[: widget.index('class="tideway-pin"')]

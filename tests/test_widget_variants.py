@@ -85,8 +85,18 @@ def zh_site(published_site, tmp_path_factory):
                         "title": "本页内容对你有帮助吗？",
                         "ratings": [
                             {"icon": happy, "name": "有帮助", "data": 1, "note": "感谢反馈！"},
-                            {"icon": sad, "name": "有待改进", "data": 0, "note": "感谢反馈！"},
+                            {
+                                "icon": sad,
+                                "name": "有待改进",
+                                "data": 0,
+                                "note": "感谢反馈！",
+                                # A writer's own choice of reasons, and its question:
+                                "reasons": ["inaccurate", "broken_example", "outdated", "other"],
+                                "reasons_title": "哪里需要改进？",
+                            },
                         ],
+                        # A writer's own wording for any string:
+                        "strings": {"send": "发送反馈", "reason.outdated": "与新版本不符"},
                     }
                 }
             },
@@ -123,10 +133,12 @@ def themed_server(published_site, tmp_path_factory):
     stop(server)
 
 
-def test_chinese_site_speaks_chinese_end_to_end(browser, zh_site, published_site, tmp_path):
+def test_chinese_site_speaks_chinese_end_to_end(
+    browser, zh_site, published_site, tmp_path, output_dir
+):
     server = start_server(zh_site, tmp_path)
     try:
-        page = browser.new_page()
+        page = browser.new_page(viewport=DESKTOP["viewport"])
         page.goto(f"{server.url}/{published_site.current}/quickstart/")
         form = page.locator("form.md-feedback")
         form.wait_for(state="visible")
@@ -134,18 +146,27 @@ def test_chinese_site_speaks_chinese_end_to_end(browser, zh_site, published_site
         form.get_by_role("button", name="有待改进").click()
         more = page.locator("form.tideway-more")
         more.wait_for(state="visible")
-        assert more.locator("fieldset:visible legend").inner_text() == "遇到了什么问题？"
+        reasons = more.locator("fieldset:visible")
+        assert reasons.locator("legend").inner_text() == "哪里需要改进？"
+        assert reasons.locator("label").all_inner_texts() == [
+            "内容有误",
+            "示例无法运行",
+            "与新版本不符",
+            "其他",
+        ]
         more.get_by_label("示例无法运行").check()
         more.get_by_label("详细说明（选填）").fill("第二步的命令少了端口号")
         assert page.locator("#tideway-count").inner_text() == "11 / 2000 字"
         more.get_by_label("问题修复后发邮件通知我").check()
         more.get_by_label("电子邮箱").fill("reader@localhost")
-        more.get_by_role("button", name="提交").click()
+        page.locator(".tideway-feedback").screenshot(path=str(output_dir / "follow-up.png"))
+        more.get_by_role("button", name="发送反馈").click()
         # The API's refusal, in the reader's language.
         page.locator(".tideway-status", has_text="请输入有效的电子邮箱地址。").wait_for()
         more.get_by_label("电子邮箱").fill("reader@example.com")
-        more.get_by_role("button", name="提交").click()
+        more.get_by_role("button", name="发送反馈").click()
         page.locator(".tideway-thanks", has_text="谢谢！").wait_for()
+        page.locator(".tideway-feedback").screenshot(path=str(output_dir / "thanks.png"))
         [row] = wait_rows(server, 1, notify=True)
         assert row["locale"] == "zh-Hans" and row["comment"] == "第二步的命令少了端口号"
         page.reload()

@@ -106,10 +106,8 @@
         page: D.tidewayPage, version: D.tidewayVersion, rating: v, idempotency_key: k, locale: D.tidewayLocale, ...x } }) });
       fs.disabled = true;
       pressed(v);
-      if (note) {
-        note.hidden = false;
-        say(note.textContent.trim());
-      }
+      if (note) note.hidden = false; // announced: the notes are a live region (the partial)
+      say("");
       flush();
     };
     const done = () => {
