@@ -198,6 +198,7 @@ def test_accessible_and_presentable_in_both_palettes(
         paragraph.click(click_count=3)
         page.locator(".tideway-pin").wait_for(state="visible")
         assert axe_violations(page) == []
+        page.locator(".tideway-pin").scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / f"{device}-passage-control.png"))
         page.locator(".tideway-pin").click()
         more = page.locator("form.tideway-more")
