@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from feedback_api.site import publish
-from tests.conftest import make_docs_repo, run_git
+from tests.conftest import ROOT, make_docs_repo, run_git
 
 
 def test_two_versions_published_with_latest_as_default(published_site):
@@ -81,3 +81,16 @@ def test_export_swaps_the_site_directory_atomically(tmp_path):
     second = publish.export(repo, "tideway-site", site)
     assert first != second and not first.exists()
     assert "Changed" in (site / "0.1" / "index.html").read_text()
+
+
+def test_a_fresh_clone_of_main_publishes_the_versions_of_versions_yml(tmp_path):
+    """What `make serve` does on a new machine: every version of versions.yml, from refs
+    that every clone has."""
+    clone = tmp_path / "clone"
+    run_git(tmp_path, "clone", "-q", str(ROOT), str(clone))
+    plan = publish.repo_plan(clone)
+    built = publish.publish_all(clone, branch="tideway-site", log=lambda _m: None)
+    assert built == [spec.version for spec in plan.versions] and len(built) >= 2
+    versions = json.loads(run_git(clone, "show", "tideway-site:versions.json"))
+    assert {v["version"] for v in versions} == set(built)
+    assert publish.publish_all(clone, branch="tideway-site", log=lambda _m: None) == []

@@ -1,0 +1,108 @@
+"""The plugin's cost: building a few hundred pages with Material plus `tideway`, against
+plain Material on the same docs, in one run on this machine.
+
+Generates a docs tree (a git repository, so the plugin's git history runs too), then builds
+it in-process, alternating plain and plugin builds so that machine noise hits both alike,
+and prints the median of each and their ratio. The budget is 1.03.
+
+    .venv/bin/python bench/bench_build.py [--pages 300] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+from mkdocs.commands.build import build  # noqa: E402
+from mkdocs.config import load_config  # noqa: E402
+
+WORDS = (
+    "version publish reader feedback rating widget gunicorn nginx proxy store sqlite "
+    "postgres manifest anchor heading review owner freshness gate build theme material "
+    "selector banner redirect alias latest release changelog install deploy backup restore "
+    "retention metrics health ready token secret origin limit queue task triage"
+).split()
+CONFIG = """site_name: Bench
+theme:
+  name: material
+  font: false
+plugins:
+{plugins}
+markdown_extensions:
+  - toc:
+      permalink: true
+  - admonition
+extra:
+  version:
+    provider: mike
+"""
+
+
+def make_docs(root: Path, pages: int) -> None:
+    rng = random.Random(7)
+    docs = root / "docs"
+    for n in range(pages):
+        section = docs / f"section-{n % 12}"
+        section.mkdir(parents=True, exist_ok=True)
+        body = [f"---\nowner: team-{n % 5}\n---\n", f"# Page {n}\n"]
+        for h in range(4):
+            body.append(f"\n## {rng.choice(WORDS).title()} {h}\n")
+            for _ in range(3):
+                body.append(" ".join(rng.choice(WORDS) for _ in range(60)) + "\n\n")
+            other = rng.randrange(pages)
+            body.append(f"See [page {other}](../section-{other % 12}/page-{other}.md).\n")
+        (section / f"page-{n}.md").write_text("".join(body))
+    (docs / "index.md").write_text("---\nowner: team-0\n---\n# Bench\n\nGenerated pages.\n")
+    for name, plugins in (("plain", "  - search"), ("tideway", "  - search\n  - tideway")):
+        (root / f"{name}.yml").write_text(CONFIG.format(plugins=plugins))
+    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@tideway.invalid"]
+    subprocess.run(git + ["init", "-q"], cwd=root, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=root, check=True)
+    subprocess.run(git + ["commit", "-qm", "docs"], cwd=root, check=True)
+
+
+def timed_build(root: Path, name: str) -> float:
+    start = time.perf_counter()
+    config = load_config(str(root / f"{name}.yml"), site_dir=str(root / f"site-{name}"))
+    build(config)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    logging.getLogger("mkdocs").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="tideway-bench-") as tmp:
+        root = Path(tmp)
+        make_docs(root, args.pages)
+        os.chdir(root)
+        timed_build(root, "plain")  # warm-up: imports, theme, caches
+        timed_build(root, "tideway")
+        times: dict[str, list[float]] = {"plain": [], "tideway": []}
+        for i in range(args.rounds):
+            order = ("plain", "tideway") if i % 2 == 0 else ("tideway", "plain")
+            for name in order:
+                times[name].append(timed_build(root, name))
+    plain, plugin = (statistics.median(times[k]) for k in ("plain", "tideway"))
+    print(f"pages: {args.pages + 1}, rounds: {args.rounds}")
+    print(f"plain Material:     median {plain:.3f} s  {[round(t, 3) for t in times['plain']]}")
+    print(f"Material + tideway: median {plugin:.3f} s  {[round(t, 3) for t in times['tideway']]}")
+    ratio = plugin / plain
+    print(f"ratio tideway/plain: {ratio:.3f} (budget 1.03)")
+    return 0 if ratio <= 1.03 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
