@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, case, select, update
+from sqlalchemy import Engine, select, update
 
 from . import notify, triage
 from .store.models import Task, User
@@ -104,34 +104,39 @@ def _warnings(engine, clock: _Clock, public_url, now, report) -> None:
 def _breaches(engine, clock: _Clock, public_url, now, report) -> None:
     breached = tasks.c[clock.breached]
     pending = (clock.running, breached.is_(None), tasks.c[clock.due] <= now)
-    for task_id in _candidates(engine, *pending):
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(tasks.c.id, tasks.c.tier).where(*pending).order_by(tasks.c.id)
+        ).all()
+    for task_id, tier in found:
         with engine.begin() as conn:
+            # Conditional on the tier we read, so the audit can say from which tier it went.
             claimed = conn.execute(
                 update(tasks)
-                .where(tasks.c.id == task_id, *pending)
+                .where(tasks.c.id == task_id, tasks.c.tier == tier, *pending)
                 .values(
                     {
                         breached: now,
                         tasks.c.breached: True,
                         tasks.c.updated_at: now,
-                        tasks.c.tier: case(
-                            (tasks.c.tier < triage.MAX_TIER, tasks.c.tier + 1), else_=tasks.c.tier
-                        ),
-                    }  # fmt: skip
-                )
+                        tasks.c.tier: triage.escalated_tier(tier),
+                    }
+                )  # fmt: skip
             )
             if claimed.rowcount != 1:
                 continue
             task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
-            _escalate(conn, task, clock, public_url, now)
+            _escalate(conn, task, tier, clock, public_url, now)
         report.escalated.append(task_id)
 
 
-def _escalate(conn, task, clock: _Clock, public_url: str, now: datetime) -> None:
-    """Hand the task to the next tier of its team and tell that tier."""
-    before_tier = task.tier - 1 if task.tier > 1 else task.tier
+def _escalate(conn, task, before_tier: int, clock: _Clock, public_url: str, now) -> None:
+    """Hand the task to the next tier of its team and tell that tier (the top tier stays)."""
     why = f"{clock.name} overdue (due {task._mapping[clock.due]:%Y-%m-%d %H:%M} UTC)"
-    log_event(conn, task.id, "tier", before_tier, task.tier, why, now)
+    if task.tier != before_tier:
+        log_event(conn, task.id, "tier", before_tier, task.tier, why, now)
+    else:
+        log_event(conn, task.id, "sla", None, f"{clock.name} breached", why, now)
     members = _members(conn)
     chosen = triage.pick_member(members, task.team, task.tier)
     if chosen is not None and chosen.id != task.owner_id:
