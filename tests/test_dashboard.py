@@ -498,3 +498,40 @@ def test_insights_show_each_report(client, store, published_site):
     assert "33%" in html  # 1 of 3 helpful before the fix
     assert "Not enough ratings yet" in html
     assert "Backlog now" in html
+
+
+def test_the_guides_account_commands_run_and_make_a_working_account(
+    tmp_path, published_site, sqlite_url
+):
+    """The commands in docs/guides/reviewer-dashboard.md, run as written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    guide = (ROOT / "docs" / "guides" / "reviewer-dashboard.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", guide, flags=re.S)
+    assert len(blocks) == 1 and "users create" in blocks[0]
+    bin_dir = os.path.dirname(sys.executable)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "TIDEWAY_DATABASE_URL": sqlite_url,
+        "TIDEWAY_SITE_DIR": str(published_site.site_dir),
+        "TIDEWAY_SECRET_KEY": TEST_SECRET,
+        "NEW_PASSWORD": "a long passphrase for ada",
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", blocks[0]],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ada\tadmin\tdocs-team" in done.stdout
+    app = create_app(
+        {"database_url": sqlite_url, "site_dir": published_site.site_dir, "secret_key": TEST_SECRET}
+    )
+    client = app.test_client()
+    assert sign_in(client, "ada", "a long passphrase for ada").status_code == 303
+    assert "Ada" in client.get("/dashboard/").text
+    app.extensions["store"].dispose()

@@ -83,7 +83,8 @@ def team(live_server, store, published_site):
     )  # fmt: skip
     submit(live_server, reader="198.51.100.2", page="quickstart/", version=v,
            comment="命令无法运行", locale="zh-CN")  # fmt: skip
-    api = submit(live_server, page="reference/api/", version=v, comment="Please list the errors.")
+    api = submit(live_server, page="reference/api/", version=v, comment="Please list the errors.",
+                 notify=True, email="api-reader@example.com")  # fmt: skip
     config = submit(live_server, page="reference/configuration/", version=old, rating=1,
                     comment="Would love an example for every setting.")  # fmt: skip
     home = submit(live_server, page="", version=v, reasons=["hard_to_follow"])
@@ -341,3 +342,87 @@ def test_an_xss_corpus_shows_as_text_everywhere(browser, live_server, team, publ
     assert page.locator("a[href*='javascript']").count() == 0
     assert page.locator("a[href^='javascript']").count() == 0
     assert page.dialogs == [] and csp_reports == [] and errors == []
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            return "250 Message accepted"
+
+    inbox = Inbox()
+    inbox.port = services.free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+def test_a_reviewer_works_a_task_from_new_to_resolved_and_the_reader_is_told(
+    browser, live_server, team, store, published_site, smtp_inbox, output_dir
+):
+    task_id = team["tasks"]["api"]
+    page = new_page(browser, live_server)
+    sign_in(page, "bo")
+    page.get_by_role("link", name="reference/api/").click()
+    page.get_by_role("heading", name="What readers said (1)").wait_for()
+    assert page.get_by_text("Please list the errors.").is_visible()
+    panel = page.locator(".actions-panel")
+
+    def change_state(label: str, reason: str = "") -> None:
+        panel.get_by_label("Change", exact=True).select_option(label=label)
+        panel.get_by_label("Reason (optional)").first.fill(reason)
+        panel.get_by_role("button", name="Change state").click()
+        page.locator(".flash-ok").wait_for()
+
+    panel.locator("summary", has_text="Assign").click()
+    panel.get_by_role("button", name="Take this task").click()
+    page.get_by_text(f"Task #{task_id} is assigned to Bo.").wait_for()
+    change_state("Mark triaged", "Real gap: no error table")
+    panel.locator("summary", has_text="Internal note").click()
+    panel.get_by_label("Note (only reviewers see it)").fill("Error codes live in errors.py")
+    panel.get_by_role("button", name="Add note").click()
+    page.get_by_text("Note added.").wait_for()
+    change_state("Start work")
+    panel.locator("summary", has_text="Resolve").click()
+    panel.get_by_label("Fixed in version").select_option(published_site.current)
+    panel.get_by_label("Link to the change").fill("https://git.example.com/docs/commit/4f2e9a1")
+    panel.get_by_role("button", name="Preview the reader's mail").click()
+    preview = page.locator(".mail-preview")
+    preview.wait_for()
+    assert "https://git.example.com/docs/commit/4f2e9a1" in preview.inner_text()
+    assert f"/{published_site.current}/reference/api/" in preview.inner_text()
+    page.screenshot(path=str(output_dir / "resolve-preview.png"), full_page=True)
+    panel.get_by_role("button", name="Resolve", exact=True).click()
+    page.get_by_text(f"Task #{task_id} is resolved").wait_for()
+    assert (
+        "Resolved"
+        in page.locator(".task-title").first.inner_text()
+        + page.locator(".task-title").nth(1).inner_text()
+    )
+    timeline = page.locator(".timeline").inner_text()
+    for expected in ("Triaged", "In progress", "Resolved", "Error codes live in errors.py"):
+        assert expected in timeline
+    page.screenshot(path=str(output_dir / "resolved.png"), full_page=True)
+
+    with store.transaction() as db:
+        task = db.get(Task, task_id)
+        assert (task.state, task.owner_id) == ("resolved", team["people"]["bo"])
+    # The mail loop `make serve` runs, pointed at the test's SMTP server.
+    flask_cli(live_server, "sla", "sweep", TIDEWAY_SMTP_HOST="127.0.0.1",
+              TIDEWAY_SMTP_PORT=str(smtp_inbox.port))  # fmt: skip
+    resolved = [m for m in smtp_inbox.messages if m["To"] == "api-reader@example.com"
+                and m["Subject"] == "The page you told us about is fixed"]  # fmt: skip
+    assert len(resolved) == 1
+    body = resolved[0].get_content()
+    assert f"/{published_site.current}/reference/api/" in body
+    assert "https://git.example.com/docs/commit/4f2e9a1" in body

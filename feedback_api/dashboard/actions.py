@@ -81,12 +81,18 @@ def preview_resolution(task_id: int, version: str, fix_url: str) -> dict:
             ).first()
         finally:
             outer.rollback()
+    body = mail.body if mail else ""
+    if "/unsubscribe/" in body:
+        # The token of a rolled-back row would never work; the real one is made on sending.
+        head, _, tail = body.rpartition("/unsubscribe/")
+        body = head + "/unsubscribe/<a link of its own, made when the mail is written>"
+        body += tail[len(tail.split()[0]) if tail.split() else 0 :]
     return {
         "version": version,
         "fix_url": fix_url,
         "recipients": count,
         "subject": mail.subject if mail else "",
-        "body": mail.body if mail else "",
+        "body": body,
     }
 
 
