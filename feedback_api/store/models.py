@@ -54,10 +54,10 @@ class Feedback(Base):
     """One row per reader submission."""
 
     __tablename__ = "feedback"
-    # Reports group a page's ratings of one version by time (migration 0003).
+    # Reports read ratings by time, and a page's ratings of one version (migrations 0003, 0005).
     __table_args__ = (
         Index("ix_feedback_page_version_created", "page", "version", "created_at"),
-        Index("ix_feedback_created_at", "created_at"),
+        Index("ix_feedback_created_rating", "created_at", "page", "version", "rating"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
