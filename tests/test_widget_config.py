@@ -73,11 +73,16 @@ def test_the_built_page_carries_the_form_and_its_stamps(published_site):
     html = (published_site.site_dir / published_site.current / "quickstart/index.html").read_text()
     form = re.search(r'<form class="md-feedback" name="feedback" hidden(.*?)>', html, re.S)
     assert form, "Material's form markup (hidden until the script shows it)"
-    stamps = dict(re.findall(r'data-tideway-([a-z]+)="([^"]*)"', form.group(1)))
+    stamps = {
+        name: double or single
+        for name, double, single in re.findall(
+            r"""data-tideway-([a-z]+)=(?:"([^"]*)"|'([^']*)')""", form.group(1)
+        )
+    }
     assert stamps["page"] == "quickstart/" and stamps["version"] == published_site.current
     assert stamps["api"] == "/api/v1" and stamps["locale"] == "en"
     assert stamps["manifest"] == "../feedback-manifest.json"
-    messages = json.loads(stamps["strings"].replace("&#34;", '"').replace("&amp;", "&"))
+    messages = json.loads(stamps["strings"])
     assert messages["queued"].startswith("Your feedback could not be sent yet.")
     # No inline script or style in the widget's markup: a strict CSP has nothing to allow.
     widget = html[html.index('<div class="tideway-feedback">') :]
