@@ -243,6 +243,26 @@ def test_passage_feedback_sends_the_quote_and_the_nearest_heading(page, server, 
     assert row["rating"] == 0 and row["comment"] == "This step fails on macOS."
 
 
+def test_a_follow_up_after_the_amend_window_is_a_submission_of_its_own(
+    page, server, published_site
+):
+    """The API takes additions for 30 minutes; later, the reader's words are not thrown away
+    but stored as a new submission (and the first one is left as it was)."""
+    page.clock.install()
+    form = open_page(page, server, f"{published_site.current}/quickstart/")
+    form.locator("button[data-md-value='0']").click()
+    wait_queue_empty(page)
+    page.clock.fast_forward("30:00")
+    more = page.locator("form.tideway-more")
+    more.get_by_label("Out of date").check()
+    more.locator("#tideway-comment").fill("Written after a long lunch.")
+    more.get_by_role("button", name="Send").click()
+    page.locator(".tideway-thanks").wait_for(state="visible")
+    first, second = wait_rows(server, 2, comment="Written after a long lunch.")
+    assert first["comment"] is None and first["reasons"] == []
+    assert second["rating"] == 0 and second["reasons"] == ["outdated"]
+
+
 def test_the_answer_is_remembered_per_page_and_version_without_cookies(
     page, server, published_site
 ):
