@@ -80,6 +80,11 @@ def insights():
             by_version.setdefault(row["version"], []).append((day, row["helpful_share"]))
     series = [charts.Series(v, pts) for v, pts in by_version.items()]
     page_label = lambda page: page or "(home page)"  # noqa: E731
+    on_time = [
+        (r["team"], round(r["on_time_response_rate"] * 100))
+        for r in data["service-levels"]
+        if r["on_time_response_rate"] is not None
+    ]
     return render_template(
         "dashboard/insights.html",
         active="insights",
@@ -99,12 +104,9 @@ def insights():
             ],
             "Helpful share before and after each fix",
         ),
-        on_time_chart=charts.bar_chart(
-            [
-                (r["team"], round(r["on_time_response_rate"] * 100))
-                for r in data["service-levels"]
-                if r["on_time_response_rate"] is not None
-            ],
+        on_time_chart=on_time
+        and charts.bar_chart(
+            on_time,
             "On-time first responses per team (teams with a response in the period)",
             unit="%",
             series_class="s2",
