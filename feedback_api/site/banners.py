@@ -18,6 +18,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
 # version is not the default one; it stays empty unless a theme fills its `outdated` block.
+OUTDATED_SLOT_ATTR = 'data-md-component="outdated"'
 EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
 
 OUTDATED_TEXT = (
@@ -49,13 +50,19 @@ def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> s
 
 def inject(output: str, version: str, dev: bool, default_alias: str, page_url: str) -> str:
     """Fill Material's empty outdated slot and add the version script; other themes: as is."""
-    match = EMPTY_OUTDATED_SLOT.search(output)
+    # str.find first: the regex alone, tried at every <div of every page, costs more.
+    at = output.find(OUTDATED_SLOT_ATTR)
+    match = EMPTY_OUTDATED_SLOT.match(output, output.rfind("<div", 0, at)) if at != -1 else None
     if not match:
         return output
     banner = banner_html(version, dev, default_alias, page_url)
-    output = output[: match.end(1)] + banner + output[match.start(2) :]
-    at = output.rfind("</body>")
-    return output[:at] + VERSIONS_SCRIPT + output[at:] if at != -1 else output
+    body_end = output.rfind("</body>")
+    if body_end < match.end():
+        return output[: match.end(1)] + banner + output[match.start(2) :]
+    return "".join(
+        (output[: match.end(1)], banner, output[match.start(2) : body_end], VERSIONS_SCRIPT,
+         output[body_end:])
+    )  # fmt: skip
 
 
 def src_to_url(src: str) -> str:

@@ -24,6 +24,10 @@ MANIFEST_SCHEMA = 1
 RELATED_LIMIT = 3
 # The most frequent words of a page stand for it; more words cost time and add noise.
 TERMS_PER_PAGE = 30
+TERMS_TEXT = 2000  # characters
+# A term on more pages than this tells nothing about which of them are related, and walking
+# its pages would make the cost grow with the square of the site.
+MAX_PAGES_PER_TERM = 20
 WORD = re.compile(r"[a-z][a-z0-9_-]{3,}")
 STOPWORDS = frozenset(
     """
@@ -41,7 +45,9 @@ def content_hash(text: str) -> str:
 
 
 def page_terms(text: str) -> frozenset[str]:
-    words = Counter(w.strip("-_") for w in WORD.findall(text.lower()))
+    # A page's opening says what it is about; reading only that keeps the plugin's cost
+    # flat however long the pages are.
+    words = Counter(w.strip("-_") for w in WORD.findall(text[:TERMS_TEXT].lower()))
     return frozenset(w for w, _ in words.most_common(TERMS_PER_PAGE + 20) if w not in STOPWORDS)
 
 
@@ -56,7 +62,10 @@ def related_pages(terms: dict[str, frozenset[str]], titles: dict[str, str]) -> d
         for word in words:
             postings[word].append(url)
     total = len(terms)
-    weight = {w: math.log(total / len(urls)) for w, urls in postings.items()}
+    weight = {
+        w: math.log(total / len(urls)) if len(urls) <= MAX_PAGES_PER_TERM else 0.0
+        for w, urls in postings.items()
+    }
     related = {}
     for url, words in terms.items():
         scores: Counter[str] = Counter()
