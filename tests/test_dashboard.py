@@ -535,3 +535,24 @@ def test_the_guides_account_commands_run_and_make_a_working_account(
     assert sign_in(client, "ada", "a long passphrase for ada").status_code == 303
     assert "Ada" in client.get("/dashboard/").text
     app.extensions["store"].dispose()
+
+
+def test_behind_a_trusted_tls_proxy_the_cookie_is_secure(published_site, sqlite_url):
+    def cookie(proxy_count: int) -> str:
+        app = create_app(
+            {
+                "database_url": sqlite_url,
+                "site_dir": published_site.site_dir,
+                "secret_key": TEST_SECRET,
+                "proxy_count": proxy_count,
+            }
+        )
+        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.9"}
+        # The sign-in form's CSRF token starts the session: its cookie shows the flags.
+        answer = app.test_client().get("/dashboard/", headers=headers)
+        app.extensions["store"].dispose()
+        return answer.headers["Set-Cookie"]
+
+    assert "; Secure" in cookie(proxy_count=1)
+    # Without a trusted proxy, anyone could send the header: it is not believed.
+    assert "; Secure" not in cookie(proxy_count=0)

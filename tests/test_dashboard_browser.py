@@ -259,9 +259,19 @@ def test_keyboard_only_sign_in_and_open_a_task(browser, live_server, team):
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="What readers said (2)").wait_for()
     # A focused control shows a visible outline.
-    page.get_by_text("Internal note").focus()
+    summary = page.locator("summary", has_text="Internal note")
+    summary.focus()
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
+    # Open the note form, write and send it with the keyboard alone.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "note"
+    page.keyboard.type("Written without a mouse")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("Note added.").wait_for()
+    assert "Written without a mouse" in page.locator(".timeline").inner_text()
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
