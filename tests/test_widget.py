@@ -313,6 +313,24 @@ def test_offline_click_waits_in_the_queue_and_lands_exactly_once(page, server, p
     assert len(rows(server)) == 1
 
 
+def test_the_queue_is_bounded_and_the_oldest_give_way(page, server, published_site):
+    page.route(API, lambda route: route.abort("internetdisconnected"))
+    open_page(page, server, f"{published_site.current}/quickstart/")
+    waiting = [
+        {"k": f"earlier-answer-{i:04d}", "sk": "x", "api": "/api/v1", "body": {"rating": 1}}
+        for i in range(20)
+    ]
+    page.evaluate("q => localStorage.setItem('tideway:queue', JSON.stringify(q))", waiting)
+    page.locator("form.md-feedback button[data-md-value='0']").click()
+    page.locator(".tideway-status").filter(has_text="could not be sent yet").wait_for()
+    # Twenty wait: the reader's answer, and the nineteen newest of those before it.
+    queue = queue_of(page)
+    assert len(queue) == 20
+    mine = [i for i in queue if i["body"].get("page") == "quickstart/"]
+    assert len(mine) == 1 and mine[0]["body"]["rating"] == 0
+    assert {i["k"] for i in queue} - {mine[0]["k"]} == {i["k"] for i in waiting[1:]}
+
+
 def test_a_lost_answer_is_replayed_with_its_key_and_stores_one_row(page, server, published_site):
     """The POST reaches the server, the answer never reaches the reader: the retry is a
     replay of the same idempotency key, so the store still holds one row."""

@@ -33,9 +33,12 @@
     clearTimeout(timer);
     const retry = after => {
       busy = 0;
-      // Retry-After when the server gives one, else 1 s, 2 s, 4 s ... up to a minute.
+      // To the back of the queue, so that one answer that keeps failing blocks no other;
+      // then Retry-After when the server gives one, else 1 s, 2 s, 4 s ... up to a minute.
+      queue(q => [...q.filter(y => y.k != it.k), ...q.filter(y => y.k == it.k)]);
       timer = setTimeout(flush, after * 1e3 || Math.min(6e4, 1e3 * 2 ** tries++));
-      tell(it, "queued");
+      const mine = cur && find(queue(), cur.k);
+      if (mine) cur.on("queued", mine);
     };
     fetch(it.api + "/feedback" + (post ? "" : "/" + it.id), {
       method: post ? "POST" : "PATCH",
