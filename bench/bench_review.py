@@ -5,7 +5,8 @@ then times server-side handling (the Flask app in process: token check, query, J
 the queue listing and the main reports, against a baseline taken in the same run (an
 authenticated request that runs no query beyond the token check). Target: <= 100 ms each.
 
-    .venv/bin/python bench/bench_review.py [--url postgresql+psycopg://...] [--rounds 20]
+    .venv/bin/python bench/bench_review.py [--postgres | --url postgresql+psycopg://...]
+        [--rounds 20] [--keep var/bench-review.sqlite3]
 """
 
 from __future__ import annotations
@@ -115,9 +116,22 @@ def timed(client, url: str, headers: dict, rounds: int) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="a PostgreSQL database to use (emptied first by you)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="start a throwaway PostgreSQL and use it"
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="a SQLite file to seed once and reuse")
     args = parser.parse_args(argv)
+    if args.postgres:
+        from tests import services
+
+        with services.postgres_server() as server:
+            args.url = server.create_database("bench_review")
+            return run(args)
+    return run(args)
+
+
+def run(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_file = args.keep or Path(tmp) / "bench.sqlite3"
         seeded = args.keep is not None and args.keep.exists()

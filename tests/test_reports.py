@@ -36,24 +36,27 @@ def report(client, reviewers, query: str):
 
 
 def test_helpfulness_by_page_with_trend(app, client, reviewers):
-    ratings(app, "quickstart/", "0.1", 3, 1, NOW - timedelta(days=3))  # this period: 75 %
-    ratings(app, "quickstart/", "0.1", 1, 1, NOW - timedelta(days=40))  # the one before: 50 %
+    ratings(app, "quickstart/", "0.1", 3, 1, NOW - timedelta(days=3))  # second half: 75 %
+    ratings(app, "quickstart/", "0.1", 1, 1, NOW - timedelta(days=20))  # first half: 50 %
+    ratings(app, "quickstart/", "0.1", 9, 0, NOW - timedelta(days=40))  # before the period
     ratings(app, "", "0.1", 0, 2, NOW - timedelta(days=1))
     rows = report(client, reviewers, "helpfulness?group_by=page").json["rows"]
     by_page = {r["page"]: r for r in rows}
-    assert by_page["quickstart/"]["ratings"] == 4
-    assert by_page["quickstart/"]["helpful_share"] == 0.75
-    assert by_page["quickstart/"]["previous_share"] == 0.5
-    assert by_page["quickstart/"]["trend"] == 0.25
+    assert by_page["quickstart/"] == {
+        "page": "quickstart/", "ratings": 6, "helpful": 4, "helpful_share": 0.6667,
+        "first_half_share": 0.5, "second_half_share": 0.75, "trend": 0.25,
+    }  # fmt: skip
     assert by_page[""]["helpful_share"] == 0.0 and by_page[""]["trend"] is None
     by_team = report(client, reviewers, "helpfulness?group_by=team").json["rows"]
-    assert by_team == [{"team": "docs-team", "ratings": 6, "helpful": 3, "helpful_share": 0.5,
-                        "previous_share": 0.5, "trend": 0.0}]  # fmt: skip
+    assert by_team == [
+        {"team": "docs-team", "ratings": 8, "helpful": 4, "helpful_share": 0.5,
+         "first_half_share": 0.5, "second_half_share": 0.5, "trend": 0.0}
+    ]  # fmt: skip
     days = report(client, reviewers, "helpfulness?group_by=day").json["rows"]
     assert {r["day"] for r in days} == {
-        (NOW - timedelta(days=3)).strftime("%Y-%m-%d"),
-        (NOW - timedelta(days=1)).strftime("%Y-%m-%d"),
+        (NOW - timedelta(days=n)).strftime("%Y-%m-%d") for n in (1, 3, 20)
     }
+    assert {r["trend"] for r in days} == {None}
     since = (NOW - timedelta(days=2)).isoformat()
     recent = report(client, reviewers, f"helpfulness?since={since}").json
     assert [r["page"] for r in recent["rows"]] == [""]
