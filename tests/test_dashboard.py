@@ -79,6 +79,12 @@ def sign_in(client, name, password=PASSWORD):
     )
 
 
+def app_with(published_site, sqlite_url, **settings):
+    """An app on the test's SQLite store with some settings of its own."""
+    base = {"database_url": sqlite_url, "site_dir": published_site.site_dir}
+    return create_app({**base, "secret_key": TEST_SECRET, **settings})
+
+
 @pytest.fixture
 def store(app):
     return app.extensions["store"]
@@ -143,14 +149,7 @@ def test_sign_in_without_csrf_token_is_400_and_signs_nobody_in(client, store):
 
 
 def test_sign_in_attempts_are_rate_limited(published_site, sqlite_url):
-    app = create_app(
-        {
-            "database_url": sqlite_url,
-            "site_dir": published_site.site_dir,
-            "secret_key": TEST_SECRET,
-            "dashboard_signin_limit": "3/minute",
-        }
-    )
+    app = app_with(published_site, sqlite_url, dashboard_signin_limit="3/minute")
     add_user(app.extensions["store"], "ana")
     client = app.test_client()
     statuses = [sign_in(client, "ana", "wrong").status_code for _ in range(4)]
@@ -161,14 +160,7 @@ def test_sign_in_attempts_are_rate_limited(published_site, sqlite_url):
 
 
 def test_an_idle_session_expires(published_site, sqlite_url):
-    app = create_app(
-        {
-            "database_url": sqlite_url,
-            "site_dir": published_site.site_dir,
-            "secret_key": TEST_SECRET,
-            "dashboard_idle_minutes": 1,
-        }
-    )
+    app = app_with(published_site, sqlite_url, dashboard_idle_minutes=1)
     add_user(app.extensions["store"], "ana")
     client = app.test_client()
     sign_in(client, "ana")
@@ -294,14 +286,7 @@ def test_queue_sorts_by_nearest_deadline_and_filters_live_in_the_url(client, sto
 
 
 def test_queue_is_paginated(published_site, sqlite_url):
-    app = create_app(
-        {
-            "database_url": sqlite_url,
-            "site_dir": published_site.site_dir,
-            "secret_key": TEST_SECRET,
-            "dashboard_page_size": 10,
-        }
-    )
+    app = app_with(published_site, sqlite_url, dashboard_page_size=10)
     store = app.extensions["store"]
     add_user(store, "ana")
     for i in range(23):
@@ -528,9 +513,7 @@ def test_the_guides_account_commands_run_and_make_a_working_account(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ada\tadmin\tdocs-team" in done.stdout
-    app = create_app(
-        {"database_url": sqlite_url, "site_dir": published_site.site_dir, "secret_key": TEST_SECRET}
-    )
+    app = app_with(published_site, sqlite_url)
     client = app.test_client()
     assert sign_in(client, "ada", "a long passphrase for ada").status_code == 303
     assert "Ada" in client.get("/dashboard/").text
@@ -539,14 +522,7 @@ def test_the_guides_account_commands_run_and_make_a_working_account(
 
 def test_behind_a_trusted_tls_proxy_the_cookie_is_secure(published_site, sqlite_url):
     def cookie(proxy_count: int) -> str:
-        app = create_app(
-            {
-                "database_url": sqlite_url,
-                "site_dir": published_site.site_dir,
-                "secret_key": TEST_SECRET,
-                "proxy_count": proxy_count,
-            }
-        )
+        app = app_with(published_site, sqlite_url, proxy_count=proxy_count)
         headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.9"}
         # The sign-in form's CSRF token starts the session: its cookie shows the flags.
         answer = app.test_client().get("/dashboard/", headers=headers)

@@ -29,6 +29,13 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Mar
     ).format(w=width, h=height, t=plain(title), d=plain(desc), b=Markup("").join(body))
 
 
+def _note(width: int, height: int, text: str) -> Markup:
+    """A sentence in the middle of a chart that has nothing to draw."""
+    return Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
+        width / 2, height / 2 + 4, text
+    )
+
+
 def share_line_chart(
     series: list[Series], title: str, width: int = 640, height: int = 260
 ) -> Markup:
@@ -50,11 +57,7 @@ def share_line_chart(
             )
         )
     if not days:
-        body.append(
-            Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
-                width / 2, height / 2, "No ratings in this period"
-            )
-        )
+        body.append(_note(width, height, "No ratings in this period"))
         return _svg(width, height, title, "No data.", body)
     first, last = days[0], days[-1]
     span = max((last - first).days, 1)
@@ -111,11 +114,7 @@ def bar_chart(
     plot_w = width - label_w - right
     body: list[str] = []
     if not items:
-        body.append(
-            Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
-                width / 2, height / 2 + 4, "Nothing to show"
-            )
-        )
+        body.append(_note(width, height, "Nothing to show"))
     for i, (label, value) in enumerate(items):
         y = gap + i * (bar_height + gap)
         shown = plain(label)
@@ -156,11 +155,7 @@ def before_after_chart(
     plot_w = width - label_w - right
     body: list[str] = []
     if not items:
-        body.append(
-            Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
-                width / 2, height / 2 + 4, "No resolved tasks in this period"
-            )
-        )
+        body.append(_note(width, height, "No resolved tasks in this period"))
     for i, (label, before, after) in enumerate(items):
         y = gap + i * row_h
         shown = plain(label)
