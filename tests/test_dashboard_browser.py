@@ -488,3 +488,36 @@ def test_a_reviewer_works_a_task_from_new_to_resolved_and_the_reader_is_told(
     body = resolved[0].get_content()
     assert f"/{published_site.current}/reference/api/" in body
     assert "https://git.example.com/docs/commit/4f2e9a1" in body
+
+
+def test_a_reviewer_cannot_give_a_task_away_even_by_editing_the_form(
+    browser, live_server, team, store
+):
+    from feedback_api.store.models import TaskEvent
+
+    with store.transaction() as db:
+        task_id = next(
+            t for t in team["tasks"].values() if db.get(Task, t).owner_id != team["people"]["bo"]
+        )
+        before = db.get(Task, task_id).owner_id
+        events = db.query(TaskEvent).filter(TaskEvent.task_id == task_id).count()
+    page = new_page(browser, live_server)
+    sign_in(page, "bo")
+    page.goto(f"/dashboard/tasks/{task_id}")
+    assert page.locator("summary", has_text="Merge into another task").count() == 0
+    panel = page.locator(".actions-panel")
+    panel.locator("summary", has_text="Assign").click()
+    # What a curious reviewer could do in the browser's developer tools.
+    page.evaluate(
+        "id => { document.querySelector(\"input[name='owner_id']\").value = id }",
+        str(team["people"]["cy"]),
+    )
+    with page.expect_response(f"**/dashboard/tasks/{task_id}/assign") as answer:
+        panel.get_by_role("button", name="Take this task").click()
+    assert answer.value.status == 403
+    assert (
+        "Only an admin assigns tasks to other people." in page.locator(".flash-error").inner_text()
+    )
+    with store.transaction() as db:
+        assert db.get(Task, task_id).owner_id == before
+        assert db.query(TaskEvent).filter(TaskEvent.task_id == task_id).count() == events
