@@ -103,6 +103,15 @@ def set_default(repo: Path, version_or_alias: str, *, branch: str) -> None:
     mike(repo, repo, "set-default", "--branch", branch, "--ignore-remote-status", version_or_alias)
 
 
+def is_default(repo: Path, branch: str, version_or_alias: str) -> bool:
+    """Whether mike's root redirect already points to `version_or_alias` (saves a mike run)."""
+    try:
+        index = git(repo, "show", f"{branch}:index.html")
+    except PublishError:
+        return False
+    return f'url={version_or_alias}/"' in index
+
+
 def commit_root_files(repo: Path, branch: str, files: dict[str, str], message: str) -> bool:
     """Add or replace files at the branch's root (mike writes only index.html there).
 

@@ -187,7 +187,11 @@ def publish(
             log(f"Published version {spec.version} to branch {branch_name}.")
     if branch.head(repo, branch_name) is None:
         return outcome
-    if set_default and plan.find(plan.default):
+    if (
+        set_default
+        and plan.find(plan.default)
+        and not branch.is_default(repo, branch_name, plan.default)
+    ):
         branch.set_default(repo, plan.default, branch=branch_name)
     root = {"404.html": banners.root_404(plan.default, plan.redirects)}
     branch.commit_root_files(repo, branch_name, root, "Root 404 page and redirects")
