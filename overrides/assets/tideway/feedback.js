@@ -8,6 +8,8 @@
 // page load, in any tab) reuse the item's idempotency key for the POST, or its amend token for
 // the PATCH, so a retry can never store a second row. 4xx answers are final: shown, not retried.
 (() => {
+  // The API takes additions for 30 minutes; the widget stops a minute short of that.
+  const AMEND_MS = 29 * 6e4;
   const d = document, QK = "tideway:queue", $ = (e, s) => e.querySelector(s), $$ = (e, s) => e.querySelectorAll(s);
   const on = (e, t, f) => e.addEventListener(t, f), json = JSON.stringify;
   let cur, busy, timer, tries = 0, wait;
@@ -185,9 +187,9 @@
       }
       const st = load(sk), it = st && find(queue(), st.k);
       send.disabled = true;
-      // Amend this reader's row, or the POST still queued for it; only a passage sent after
-      // the 30-minute amend window becomes a submission of its own.
-      if (st && (it && it.id == null || Date.now() - st.t < 174e4 && st.id)) {
+      // Amend this reader's row, or the POST still queued for it; a follow-up sent after the
+      // amend window (or a passage on a page not rated yet) is a submission of its own.
+      if (st && (it && it.id == null || Date.now() - st.t < AMEND_MS && st.id)) {
         if (!Object.keys(x).length) return done();
         queue(q => {
           let y = find(q, st.k);
