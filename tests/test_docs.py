@@ -136,3 +136,14 @@ def test_the_writer_guide_shows_the_workflow_that_ci_runs():
 def test_the_nav_has_the_diataxis_sections(name):
     nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
     assert name in {next(iter(item)) for item in nav if isinstance(item, dict)}
+
+
+def test_the_metrics_the_monitoring_page_names_are_served(live_server):
+    import urllib.request
+
+    named = set(re.findall(r"`(tideway_\w+)", (DOCS / "operations" / "monitoring.md").read_text()))
+    assert len(named) >= 4
+    with urllib.request.urlopen(f"{live_server.url}/metrics", timeout=10) as response:
+        served = response.read().decode()
+    for name in named:
+        assert f"# HELP {name} " in served, f"{name} is documented but not served"
