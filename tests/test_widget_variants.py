@@ -29,10 +29,13 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
-def build_variant(published_site, dest: Path, config: dict) -> Path:
-    """The published site with its current version rebuilt from mkdocs.yml plus `config`."""
+def build_variant(published_site, dest: Path, config: dict, edit=None) -> Path:
+    """The published site with its current version rebuilt from mkdocs.yml plus `config`
+    (and `edit(repo)` applied to the sources first, if given)."""
     repo = dest / "repo"
     shutil.copytree(published_site.repo, repo, symlinks=True)
+    if edit:
+        edit(repo)
     variant = repo / "mkdocs-variant.yml"
     variant.write_text(yaml.safe_dump({"INHERIT": "mkdocs.yml", **config}, allow_unicode=True))
     site = dest / "site"
@@ -71,6 +74,12 @@ def axe_violations(page) -> list[str]:
     return found
 
 
+def hide_feedback_on_home(repo: Path) -> None:
+    """Material's per-page switch, in the home page's front matter: `hide: [feedback]`."""
+    home = repo / "docs" / "index.md"
+    home.write_text(home.read_text().replace("---\n", "---\nhide: [feedback]\n", 1))
+
+
 @pytest.fixture(scope="module")
 def zh_site(published_site, tmp_path_factory):
     happy, sad = "material/emoticon-happy-outline", "material/emoticon-sad-outline"
@@ -101,7 +110,14 @@ def zh_site(published_site, tmp_path_factory):
                 }
             },
         },
+        edit=hide_feedback_on_home,
     )
+
+
+def test_a_page_can_leave_the_widget_out(zh_site, published_site):
+    version = zh_site / published_site.current
+    assert "tideway-feedback" not in (version / "index.html").read_text()
+    assert "tideway-feedback" in (version / "quickstart" / "index.html").read_text()
 
 
 @pytest.fixture(scope="module")
