@@ -108,7 +108,8 @@ def plain_site(tmp_path) -> Path:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.md").write_text("# Home\n\nSee [the new page](new.md#details).\n")
     (tmp_path / "docs" / "new.md").write_text(
-        "---\nowner: writers\nreviewed: 2020-01-02\n---\n# New\n\n## Details\n\nText.\n"
+        "---\nowner: writers\nreviewed: 2020-01-02\npriority: high\n---\n"
+        "# New\n\n## Details\n\nText.\n"
     )
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: Plain\ntheme:\n  name: material\n  font: false\n"
@@ -125,6 +126,7 @@ def test_missing_metadata_warns_and_fails_only_under_strict(plain_site):
     by_url = {p["url"]: p for p in doc["pages"]}
     assert by_url[""]["owner"] == "" and by_url[""]["commit"] == ""
     assert by_url["new/"]["reviewed"] == "2020-01-02" and by_url["new/"]["owner"] == "writers"
+    assert by_url["new/"]["priority"] == "high" and by_url[""]["priority"] is None
     strict = mkdocs_build(plain_site, "--strict")
     assert strict.returncode != 0 and "index.md has no owner" in strict.stderr
 

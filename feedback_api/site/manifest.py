@@ -1,9 +1,10 @@
 """The page manifest of one version: `feedback-manifest.json` at the version's root.
 
     {"schema": 1, "version": "0.1", "pages": [{"url", "src", "title", "owner", "reviewed",
-      "commit", "hash", "anchors": [ids], "related": [{"url", "title"}]}]}
+      "commit", "hash", "priority", "anchors": [ids], "related": [{"url", "title"}]}]}
 
-The feedback API reads `url`, `src` and `title`; the widget reads `related`. The plugin writes
+The feedback API reads `url`, `src`, `title`, `owner` and `priority` (front matter, or
+null); the widget reads `related`. The plugin writes
 it during a build; `manifest_from_site` derives the same from a built site's HTML, so a site
 that Zensical (or anything without our plugin) built gets one too.
 """
@@ -133,6 +134,7 @@ def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None
                 "reviewed": stamps.get("reviewed", ""),
                 "commit": stamps.get("commit", ""),
                 "hash": stamps.get("hash") or content_hash(built.text),
+                "priority": stamps.get("priority") or None,
                 "anchors": built.headings,
             }
         )

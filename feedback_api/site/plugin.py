@@ -117,6 +117,8 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             "reviewed": reviewed,
             "commit": change.commit if change else "",
             "hash": manifest.content_hash(markdown),
+            # Front matter `priority:` (high, normal, low or a number): triage weighs by it.
+            "priority": page.meta.get("priority"),
         }
         self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
         if "<!-- tideway:" in markdown:
@@ -136,6 +138,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
                 "reviewed": stamp.get("reviewed", ""),
                 "commit": stamp.get("commit", ""),
                 "hash": stamp.get("hash", ""),
+                "priority": stamp.get("priority"),
                 "anchors": [a.id for a in _walk_toc(page.toc)],
             }
         )
