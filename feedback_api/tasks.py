@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import notify, triage
 from .store.models import Feedback, Task, TaskEvent, User
-from .task_intake import recount
+from .task_intake import log_event, recount
 from .triage_policy import PRIORITIES, TriagePolicy
 
 
@@ -38,17 +38,8 @@ def _now() -> datetime:
 def record(session: Session, task: Task, kind: str, before, after, reason: str | None,
            actor: User | None, now: datetime) -> None:  # fmt: skip
     """Append one audit entry (the table is never updated or deleted from)."""
-    session.add(
-        TaskEvent(
-            task_id=task.id,
-            actor_id=actor.id if actor else None,
-            at=now,
-            kind=kind,
-            from_value=None if before is None else str(before),
-            to_value=None if after is None else str(after),
-            reason=reason,
-        )  # fmt: skip
-    )
+    actor_id = actor.id if actor else None
+    log_event(session.connection(), task.id, kind, before, after, reason, now, actor_id)
 
 
 def _responded(task: Task, actor: User | None, now: datetime) -> None:
