@@ -39,10 +39,31 @@ DAYS = 365
 CHUNK = 50_000
 
 
+def pages_of_site() -> list[str]:
+    return [f"section-{i // 50}/page-{i}/" for i in range(OPEN_TASKS // len(VERSIONS))]
+
+
+def write_site(site_dir: Path) -> None:
+    """versions.json and page manifests, so routing reads owners as it does in production."""
+    import json
+
+    site_dir.mkdir(parents=True, exist_ok=True)
+    versions = [{"version": v, "title": v, "aliases": ["latest"] if v == VERSIONS[-1] else []}
+                for v in reversed(VERSIONS)]  # fmt: skip
+    (site_dir / "versions.json").write_text(json.dumps(versions))
+    for version in VERSIONS:
+        pages = [{"url": url, "src": f"{url.rstrip('/')}.md", "title": url,
+                  "owner": f"team-{i % 5}"} for i, url in enumerate(pages_of_site())]  # fmt: skip
+        (site_dir / version).mkdir(exist_ok=True)
+        (site_dir / version / "feedback-manifest.json").write_text(
+            json.dumps({"schema": 1, "version": version, "pages": pages})
+        )
+
+
 def seed(app, rng: random.Random) -> None:
     engine = app.extensions["store"].engine
     now = datetime.now(UTC)
-    pages = [f"section-{i // 50}/page-{i}/" for i in range(OPEN_TASKS // len(VERSIONS))]
+    pages = pages_of_site()
     started = time.perf_counter()
     with app.extensions["store"].transaction() as session:
         users = [create_user(session, f"r{i}", f"r{i}@example.com", team=f"team-{i % 5}",
@@ -137,7 +158,9 @@ def run(args) -> int:
         seeded = args.keep is not None and args.keep.exists()
         url = args.url or f"sqlite:///{sqlite_file}"
         upgrade(url)
-        app = create_app({"database_url": url, "site_dir": Path(tmp), "secret_key": "b" * 40})
+        write_site(Path(tmp) / "site")
+        settings = {"database_url": url, "site_dir": Path(tmp) / "site", "secret_key": "b" * 40}
+        app = create_app(settings)
         store = url.split(":")[0]
         if not seeded:
             print(f"Seeding {SUBMISSIONS:,} submissions and {OPEN_TASKS:,} open tasks ({store})")
@@ -153,7 +176,7 @@ def run(args) -> int:
             ("queue: open, by due time, 50",
              "/api/v1/tasks?state=new,triaged,in_progress&sort=due"),
             ("queue: one team, breached", "/api/v1/tasks?team=team-3&breached=true&sort=due"),
-            ("queue: one owner, page 10", "/api/v1/tasks?owner=r7&sort=due&offset=450"),
+            ("queue: one owner, page 4", "/api/v1/tasks?owner=r7&sort=due&offset=150"),
             ("report: helpfulness by page, 30 days", "/api/v1/reports/helpfulness?group_by=page"),
             ("report: helpfulness by team, 30 days", "/api/v1/reports/helpfulness?group_by=team"),
             ("report: helpfulness by day, 30 days", "/api/v1/reports/helpfulness?group_by=day"),

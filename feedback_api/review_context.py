@@ -3,7 +3,8 @@ feedback on tasks, and the reviewer and unsubscribe blueprints."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -11,18 +12,29 @@ from . import triage
 from .task_intake import IntakeContext, attach_rows, page_facts
 from .triage_policy import OwnerRule, TriagePolicy, load_owners, load_policy
 
+# Reports ask for the team of thousands of pages; the answer changes only on a publish.
+TEAMS_TTL = 60.0
+
 
 @dataclass
 class ReviewContext:
     policy: TriagePolicy
     owners: list[OwnerRule]
     intake: IntakeContext
+    _teams: dict = field(default_factory=dict)
+    _teams_at: float = 0.0
 
     def team_of(self, version: str, page: str) -> str:
         """The team a page belongs to by front matter, owners file or default (for reports)."""
-        facts = page_facts(self.intake.catalog, version, page).page
-        team, _, _ = triage.route_team(facts, self.owners, self.intake.default_team, [])
-        return team
+        now = time.monotonic()
+        if now - self._teams_at > TEAMS_TTL:  # the site may have been republished
+            self._teams, self._teams_at = {}, now
+        key = (version, page)
+        if key not in self._teams:
+            facts = page_facts(self.intake.catalog, version, page).page
+            team, _, _ = triage.route_team(facts, self.owners, self.intake.default_team, [])
+            self._teams[key] = team
+        return self._teams[key]
 
 
 def init_review(app: Flask) -> None:
