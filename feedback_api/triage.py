@@ -124,8 +124,12 @@ def page_weight(policy: TriagePolicy, page: PageFacts) -> int:
     """2 for a page that matters more, 1 for most, 0 for a page marked low."""
     if isinstance(page.priority, int) and not isinstance(page.priority, bool):
         return page.priority
-    if isinstance(page.priority, str) and page.priority.lower() in _WEIGHT_WORDS:
-        return _WEIGHT_WORDS[page.priority.lower()]
+    if isinstance(page.priority, str):
+        word = page.priority.strip().lower()
+        if word in _WEIGHT_WORDS:
+            return _WEIGHT_WORDS[word]
+        if word.isdigit():  # a number read back from the page's HTML stamp
+            return int(word)
     if page.url == "" or any(fragment in page.url for fragment in policy.key_pages):
         return 2
     return 1

@@ -152,6 +152,9 @@ def test_a_bad_policy_names_the_key(tmp_path, text, message):
         (PageFacts(url="reference/api/", priority="high"), 2),
         (PageFacts(url="quickstart/", priority="low"), 0),
         (PageFacts(url="faq/", priority=3), 3),
+        (PageFacts(url="faq/", priority="3"), 3),
+        (PageFacts(url="faq/", priority="High"), 2),
+        (PageFacts(url="faq/", priority="whenever"), 1),
     ],
 )
 def test_page_weight(page, weight):
