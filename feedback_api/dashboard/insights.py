@@ -29,6 +29,15 @@ def _params() -> dict:
             "period": period}  # fmt: skip
 
 
+def _by_page(conn, p: dict, version: str) -> list[dict]:
+    # The page table and the least-helpful chart ask the same question when the chosen
+    # version is the latest: answer it once per request.
+    cache = p.setdefault("_by_page", {})
+    if version not in cache:
+        cache[version] = reports.helpfulness(conn, p["period"], "page", version=version)
+    return [dict(row) for row in cache[version]]
+
+
 def report_rows(name: str, p: dict) -> list[dict]:
     """The rows of one report, as both the page and its CSV show them."""
     with current_app.extensions["store"].engine.connect() as conn:
@@ -39,11 +48,11 @@ def report_rows(name: str, p: dict) -> list[dict]:
                     rows.append({"version": version, **row})
             return rows
         if name == "helpfulness-by-page":
-            return reports.helpfulness(conn, p["period"], "page", version=p["version"])
+            return _by_page(conn, p, p["version"])
         if name == "least-helpful-latest":
             if not p["latest"]:
                 return []
-            rows = reports.helpfulness(conn, p["period"], "page", version=p["latest"])
+            rows = _by_page(conn, p, p["latest"])
             for row in rows:
                 row["not_helpful"] = row["ratings"] - row["helpful"]
             rows = [r for r in rows if r["not_helpful"]]
