@@ -7,6 +7,7 @@ import csv
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy import insert, update
 
@@ -67,10 +68,10 @@ def test_did_the_fix_fix_it(app, client, reviewers):
     ratings(app, "quickstart/", "0.1", 2, 8, NOW - timedelta(days=5))
     resolve = {"action": "resolve", "fixed_in_version": "0.2", "fix_url": "https://git.example/1"}
     client.post(f"/api/v1/tasks/{task_id}/transitions", json=resolve, headers=reviewers.auth("ana"))
-    ratings(app, "quickstart/", "0.2", 8, 2, NOW + timedelta(minutes=1))
-    [row] = report(client, reviewers, f"fixes?until={(NOW + timedelta(days=1)).isoformat()}").json[
-        "rows"
-    ]
+    after_the_fix = datetime.now(UTC) + timedelta(minutes=1)  # NOW is when the module loaded
+    ratings(app, "quickstart/", "0.2", 8, 2, after_the_fix)
+    until = quote((after_the_fix + timedelta(days=1)).isoformat())
+    [row] = report(client, reviewers, f"fixes?until={until}").json["rows"]
     assert row["task_id"] == task_id
     assert (row["before_ratings"], row["after_ratings"]) == (11, 10)  # before: with the task's own
     assert row["after_share"] == 0.8 and row["verdict"] == "better"
