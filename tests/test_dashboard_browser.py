@@ -91,13 +91,15 @@ def team(live_server, store, published_site):
     ids = {"quickstart": first["task_id"], "api": api["task_id"],
            "config": config["task_id"], "home": home["task_id"]}  # fmt: skip
     assert all(ids.values()), ids
-    # One task whose first-response time passed 20 minutes ago, as the sweep leaves it.
+    # One task whose first-response time passed 20 minutes ago; the real sweep finds it.
     with store.transaction() as db:
         task = db.get(Task, ids["quickstart"])
         past = datetime.now(UTC) - timedelta(minutes=20)
         task.first_response_warn_at = past - timedelta(minutes=5)
-        task.first_response_due = task.due_at = task.response_breached_at = past
-        task.breached = True
+        task.first_response_due = task.due_at = past
+    flask_cli(live_server, "sla", "sweep", "--no-mail")
+    with store.transaction() as db:
+        assert db.get(Task, ids["quickstart"]).breached
     people = {u.name: u.id for u in store_users(store)}
     return {"people": people, "tasks": ids, "anchor": anchor}
 
