@@ -261,8 +261,10 @@ def test_keyboard_only_sign_in_and_open_a_task(browser, live_server, team):
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="What readers said (2)").wait_for()
     # A focused control shows a visible outline.
-    summary = page.locator("summary", has_text="Internal note")
-    summary.focus()
+    # Reached with Tab from the section before it (closed), as a keyboard user would.
+    page.locator("summary", has_text="Change priority").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Internal note"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
     # Open the note form, write and send it with the keyboard alone.
