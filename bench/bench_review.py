@@ -118,8 +118,10 @@ def seed(app, rng: random.Random) -> None:
             print(f"\r  seeded {start + len(rows):,} submissions", end="", flush=True)
     finally:
         raw.close()
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    # As a maintained database would be: statistics, and on PostgreSQL a visibility map, so
+    # the covering indexes are read without visiting the table.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if sqlite else "VACUUM ANALYZE"))
     print(f"\n  seeding took {time.perf_counter() - started:.0f} s", flush=True)
 
 
