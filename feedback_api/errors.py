@@ -8,7 +8,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, jsonify, request
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -97,6 +99,17 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
 
 
+def _site_not_found(app: Flask):
+    """The published site's root 404.html, as a static host would answer it: it sends a
+    path without a version (an old link) to the same page in the default version."""
+    page = Path(app.config["SETTINGS"].site_dir) / "404.html"
+    try:
+        body = page.read_bytes()
+    except OSError:
+        return None
+    return Response(body, status=404, mimetype="text/html")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
@@ -119,6 +132,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _wants_json():
+            if exc.code == 404 and not request.path.startswith("/dashboard"):
+                return _site_not_found(app) or exc
             return exc
         status = exc.code or 500
         message = {

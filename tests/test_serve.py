@@ -80,3 +80,19 @@ def test_a_bad_setting_stops_start_up_naming_it(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2
     assert "TIDEWAY_PORT" in done.stderr and "eighty" in done.stderr
+
+
+def test_a_path_without_a_version_gets_the_sites_root_404(live_server, browser, published_site):
+    import urllib.error
+
+    try:
+        urllib.request.urlopen(f"{live_server.url}/quickstart/", timeout=10)
+        raise AssertionError("a missing path answered 2xx")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+        assert exc.read() == (published_site.site_dir / "404.html").read_bytes()
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/quickstart/")
+    # The root 404 sends the reader to the same page in the default version.
+    page.wait_for_url(f"{live_server.url}/latest/quickstart/", timeout=10_000)
+    page.close()
