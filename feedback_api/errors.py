@@ -6,9 +6,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
