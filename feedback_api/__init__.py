@@ -17,6 +17,7 @@ from .metrics import Metrics
 from .store import Store
 from .store.models import Feedback
 from .store.writer import GroupCommitter
+from .store.writer_process import WriterClient
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,7 +31,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     store = Store(settings.database_url)
     app.extensions["store"] = store
-    app.extensions["writer"] = GroupCommitter(store.engine, Feedback.__table__)
+    committer = GroupCommitter(store.engine, Feedback.__table__)
+    app.extensions["group_commit"] = committer
+    # Under the server, a writer process commits for every worker of the machine.
+    app.extensions["writer"] = (
+        WriterClient(settings.writer_socket, committer) if settings.writer_socket else committer
+    )
     app.extensions["catalog"] = (
         SiteCatalog(site_url=settings.site_url)
         if settings.site_url

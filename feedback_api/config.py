@@ -100,6 +100,17 @@ class Settings(BaseSettings):
         description="Threads per worker. Submissions arriving together in one process are "
         "committed together (group commit).",
     )
+    writer_process: bool = Field(
+        True,
+        description="Under the server, commit submissions in one writer process per machine "
+        "that the worker processes hand them to, so that one commit carries everything that "
+        "arrived together across the machine. Off: each worker commits its own.",
+    )
+    writer_socket: str = Field(
+        "",
+        description="Unix socket of the writer process. The server sets it for its workers; "
+        "empty: commit in this process.",
+    )
     reasons_helpful: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_REASONS_HELPFUL),
         description="Comma-separated reason codes a reader may give with a helpful rating.",

@@ -1,33 +1,69 @@
-"""gunicorn server hooks for `make serve`: run the SLA sweep loop beside the workers.
+"""gunicorn server hooks: the writer process, and (for `make serve`) the SLA sweep loop.
 
-The loop is a child process of the master, not a thread in it: a thread running in the
-master would be forked into every worker mid-flight (held locks and all).
+Both are child processes of the master, started before the workers, not threads in it: a
+thread running in the master would be forked into every worker mid-flight (held locks and
+all). The master stops them after its workers, so a worker finishing a request during a
+graceful shutdown still has its writer.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
-_loop: subprocess.Popen | None = None
+from .store.writer_process import wait_until_listening
+
+# Set by `gunicorn_args(..., sweep=True)` through gunicorn's --env.
+SWEEP_FLAG = "TIDEWAY_SERVE_SWEEP"
+
+_children: list[subprocess.Popen] = []
+_socket_dir: str | None = None
 
 
 def when_ready(server) -> None:
-    global _loop
     from .config import load_settings
 
-    interval = load_settings().sweep_interval_seconds
+    settings = load_settings()
+    if settings.writer_process:
+        _start_writer(server)
+    if os.environ.get(SWEEP_FLAG) != "1":
+        return
+    interval = settings.sweep_interval_seconds
     if interval <= 0:
         server.log.info("SLA sweep off (TIDEWAY_SWEEP_INTERVAL_SECONDS=0)")
         return
-    _loop = subprocess.Popen([sys.executable, "-m", "feedback_api.sweep_loop"])
-    server.log.info("SLA sweep and mail every %s s (pid %s)", interval, _loop.pid)
+    loop = subprocess.Popen([sys.executable, "-m", "feedback_api.sweep_loop"])
+    _children.append(loop)
+    server.log.info("SLA sweep and mail every %s s (pid %s)", interval, loop.pid)
+
+
+def _start_writer(server) -> None:
+    global _socket_dir
+    _socket_dir = tempfile.mkdtemp(prefix="tideway-writer-")
+    path = os.path.join(_socket_dir, "writer.sock")
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "feedback_api.store.writer_process", "--socket", path]
+    )
+    _children.append(writer)
+    if wait_until_listening(path, proc=writer):
+        # Workers are forked after this hook and inherit the variable.
+        os.environ["TIDEWAY_WRITER_SOCKET"] = path
+        server.log.info("Writer process %s on %s", writer.pid, path)
+    else:
+        server.log.warning("Writer process did not start; each worker commits its own")
 
 
 def on_exit(server) -> None:
-    if _loop is not None and _loop.poll() is None:
-        _loop.terminate()
+    for child in reversed(_children):
+        if child.poll() is None:
+            child.terminate()
+    for child in _children:
         try:
-            _loop.wait(timeout=10)
+            child.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            _loop.kill()
+            child.kill()
+    if _socket_dir is not None:
+        shutil.rmtree(_socket_dir, ignore_errors=True)

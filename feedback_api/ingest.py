@@ -24,6 +24,7 @@ from .http_input import read_json_body, validation_error
 from .limits import client_key, ingest_limits
 from .schemas import FeedbackAmend, FeedbackIn, FeedbackOut, check_reasons
 from .store.models import Feedback
+from .store.writer_process import WriterError
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
@@ -145,7 +146,7 @@ def create_feedback():
     }
     try:
         stored = current_app.extensions["writer"].insert(row)
-    except (SQLAlchemyError, TimeoutError):
+    except (SQLAlchemyError, TimeoutError, WriterError):
         current_app.logger.warning("Store unavailable while storing feedback", exc_info=True)
         raise store_unavailable() from None
     metrics = current_app.extensions["metrics"]

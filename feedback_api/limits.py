@@ -135,6 +135,12 @@ def install_limits(app: Flask) -> None:
     # We set no application-wide limits, so Flask-Limiter's before_request check would only
     # cost time on every request; decorated routes check their own limits anyway.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
+    # Its other hooks matter only where its limits are used, the dashboard (sign-in): run
+    # them there, not on every feedback submission.
+    for funcs in (app.after_request_funcs, app.teardown_request_funcs):
+        hook = funcs[None].pop()  # init_app appended it last
+        assert getattr(hook, "func", hook).__qualname__.startswith("Limiter."), hook
+        funcs.setdefault("dashboard", []).append(hook)
     app.extensions["ingest_limits"] = IngestLimits(
         settings.rate_limit_storage, settings.rate_limit_client, settings.rate_limit_page
     )

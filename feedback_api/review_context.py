@@ -49,7 +49,7 @@ def init_review(app: Flask) -> None:
         public_url=settings.public_url,
     )
     app.extensions["review"] = ReviewContext(policy, owners, intake)
-    app.extensions["writer"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)
+    app.extensions["group_commit"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)
 
     from . import review, unsubscribe
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError, load_settings, resolve_secret
+from .gunicorn_hooks import SWEEP_FLAG
 from .site import publish
 from .store import upgrade
 from .triage_policy import load_owners, load_policy
@@ -30,13 +31,15 @@ def prepare(root: Path, settings) -> None:
     publish.export(root, settings.publish_branch, site_dir)
 
 
-# gunicorn's master starts the SLA sweep loop beside the workers (`TIDEWAY_SWEEP_INTERVAL_SECONDS`).
-SWEEP_HOOKS = ("--config", "python:feedback_api.gunicorn_hooks")
+def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
+    """The server configuration `make serve` uses (and bench/ measures).
 
-
-def gunicorn_args(settings) -> list[str]:
-    """The server configuration `make serve` uses (and bench/ measures)."""
+    The master starts the writer process (`TIDEWAY_WRITER_PROCESS`) and, with `sweep`, the
+    SLA sweep loop (`TIDEWAY_SWEEP_INTERVAL_SECONDS`) beside the workers.
+    """
     return [
+        "--config", "python:feedback_api.gunicorn_hooks",
+        *(("--env", f"{SWEEP_FLAG}=1") if sweep else ()),
         "--bind", f"{settings.host}:{settings.port}",
         "--workers", str(settings.workers),
         # Threads let submissions that arrive together share one commit (group commit).
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    gunicorn = [sys.executable, "-m", "gunicorn", *SWEEP_HOOKS, *gunicorn_args(settings)]
+    gunicorn = [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, sweep=True)]
     # exec: gunicorn becomes this process, so Ctrl-C and SIGTERM reach it directly.
     os.execv(sys.executable, gunicorn)
     return 0  # not reached

@@ -12,6 +12,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 from pytest_redis import factories
 from sqlalchemy import create_engine, text
@@ -133,6 +134,32 @@ def test_acknowledged_submissions_survive_sigkill(published_site, durable_url):
         path = durable_url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_workers_commit_through_the_writer_process_and_survive_its_death(
+    published_site, sqlite_url
+):
+    server = LiveServer(server_env(published_site, sqlite_url)).start()
+    try:
+        children = psutil.Process(server.proc.pid).children()
+        (writer,) = [p for p in children if "feedback_api.store.writer_process" in p.cmdline()]
+        acknowledged = {}
+        for _ in range(20):
+            status, answer, _ = post(server.url, rating())
+            assert status == 201
+            acknowledged[answer["id"]] = answer
+        # Its listening socket, and the connection of each worker thread that handed it one.
+        assert len(writer.net_connections(kind="unix")) > 1
+        writer.kill()  # alone: the workers must carry on, committing themselves
+        writer.wait(timeout=5)
+        for _ in range(20):
+            status, answer, _ = post(server.url, rating())
+            assert status == 201
+            acknowledged[answer["id"]] = answer
+    finally:
+        server.stop()
+    stored = keys_and_ids(sqlite_url)
+    assert sorted(i for ids in stored.values() for i in ids) == sorted(acknowledged)
 
 
 def test_same_key_twenty_times_at_once_stores_one_row(published_site, sqlite_url):

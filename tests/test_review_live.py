@@ -14,7 +14,7 @@ import uuid
 import psutil
 
 from feedback_api.config import load_settings
-from feedback_api.serve import SWEEP_HOOKS, gunicorn_args
+from feedback_api.serve import gunicorn_args
 from tests import services
 from tests.conftest import ROOT, TEST_SECRET
 from tests.test_mail_loop import SmtpServer
@@ -64,12 +64,14 @@ def test_serve_routes_feedback_mails_the_reader_and_stops_cleanly(published_site
     flask_cli(env, "users", "create", "ana", "--email", "ana@example.com", "--team", "docs-team")
     token = flask_cli(env, "tokens", "create", "ana").strip()
     settings = load_settings(port=port, workers=2)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", *SWEEP_HOOKS,
-                               *gunicorn_args(settings)], env=env, cwd=ROOT)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, sweep=True)], env=env, cwd=ROOT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         services.wait_for_port(port, proc=server)
-        assert wait_for(lambda: len(psutil.Process(server.pid).children()) == 3)  # 2 + loop
+        # Two workers, the writer process and the sweep loop.
+        assert wait_for(lambda: len(psutil.Process(server.pid).children()) == 4)
         submission = {
             "page": "quickstart/", "version": "latest", "rating": 0, "email": READER,
             "notify": True, "comment": "Step 2 fails", "idempotency_key": uuid.uuid4().hex,

@@ -46,6 +46,13 @@ def request_is_https() -> bool:
 class DashboardSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, `Secure` whenever the request came over HTTPS."""
 
+    def open_session(self, app, request):
+        # The cookie's path is /dashboard, so no other request carries one: Flask's null
+        # session there spares every API request building a signing serializer.
+        if not request.path.startswith(app.config["SESSION_COOKIE_PATH"]):
+            return None
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app) -> bool:
         if app.config["SETTINGS"].dashboard_cookie_secure == "always":
             return True

@@ -153,27 +153,36 @@ class GroupCommitter:
                 params.append(process(value) if process is not None else value)
         return sql, tuple(params)
 
+    def commit_rows(self, rows: list[dict]) -> list[tuple[int, int | None] | None]:
+        """Insert `rows` in one transaction: for each, (id, task_id), or None when its
+        idempotency key was already stored. Raises the store's exception, nothing stored."""
+        sql, params = self._insert_sql(rows)
+        with self._writer_turn(), self.engine.begin() as conn:
+            result = conn.exec_driver_sql(sql, params)
+            ids = {key: id_ for id_, key in result}
+            inserted = [{**row, "id": ids[row["idempotency_key"]]}
+                        for row in rows if row["idempotency_key"] in ids]  # fmt: skip
+            tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
+        outcomes: list[tuple[int, int | None] | None] = []
+        owners: set[str] = set()
+        for row in rows:
+            key = row["idempotency_key"]
+            if key in ids and key not in owners:
+                owners.add(key)  # the first row with a key in a batch is the one stored
+                outcomes.append((ids[key], tasks.get(key)))
+            else:
+                outcomes.append(None)
+        return outcomes
+
     def _commit(self, batch: list[_Slot]) -> None:
         try:
-            sql, params = self._insert_sql([slot.row for slot in batch])
-            with self._writer_turn(), self.engine.begin() as conn:
-                result = conn.exec_driver_sql(sql, params)
-                ids = {key: id_ for id_, key in result}
-                inserted = []
-                for slot in batch:
-                    if slot.row["idempotency_key"] in ids:
-                        inserted.append({**slot.row, "id": ids[slot.row["idempotency_key"]]})
-                tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
+            outcomes = self.commit_rows([slot.row for slot in batch])
         except BaseException as exc:  # the store's error reaches every waiting request
             for slot in batch:
                 slot.error = exc
             return
-        owners: set[str] = set()
-        for slot in batch:
-            key = slot.row["idempotency_key"]
-            if key in ids and key not in owners:
-                owners.add(key)  # the first row with a key in a batch is the one stored
-                slot.outcome = (ids[key], tasks.get(key))
+        for slot, outcome in zip(batch, outcomes, strict=True):
+            slot.outcome = outcome
 
 
 def _sqlite_lock_path(engine: Engine) -> str | None:

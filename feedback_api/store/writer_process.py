@@ -1,0 +1,289 @@
+"""One writer process per machine: the workers hand it their submissions over a Unix socket.
+
+Group commit inside one worker only batches what that worker's threads hold at once, and
+its leader has to win the worker's GIL back after every database call while the other
+threads parse requests: under load a commit of a few rows took 1–3 ms of held lock, most
+of it waiting for the interpreter. Here a single-threaded process reads every submission
+that arrived while it was committing, from every worker, and commits them together (the
+same `GroupCommitter.commit_rows`, review-task hook included). A worker's thread only
+sends a frame and waits for the answer, with the GIL released.
+
+Nothing is acknowledged before its commit: the answer is sent after `commit_rows` returns.
+When the writer cannot be reached, or drops the connection mid-request, the worker commits
+the submission itself; its idempotency key makes that safe even when the writer did commit
+it (the insert then finds the key, and the request is answered as a replay).
+
+Frames are a 4-byte big-endian length and a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from datetime import datetime
+
+from .writer import GroupCommitter
+
+log = logging.getLogger(__name__)
+
+_HEADER = struct.Struct(">I")
+MAX_FRAME = 1 << 20  # a submission is at most 16 KiB of JSON; anything this big is a bug
+_DATETIMES = ("created_at", "amended_at")
+RETRY_AFTER_FAILURE = 1.0  # seconds a worker commits itself before trying the writer again
+
+
+class WriterError(RuntimeError):
+    """The writer process could not commit (the store's error, by name)."""
+
+
+def _frame(obj: dict) -> bytes:
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+def _encode_row(row: dict) -> dict:
+    return {k: (v.isoformat() if k in _DATETIMES and v is not None else v) for k, v in row.items()}
+
+
+def _decode_row(row: dict) -> dict:
+    for key in _DATETIMES:
+        if row.get(key) is not None:
+            row[key] = datetime.fromisoformat(row[key])
+    return row
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks, missing = [], size
+    while missing:
+        chunk = sock.recv(missing)
+        if not chunk:
+            raise ConnectionError("the writer closed the connection")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+class WriterClient:
+    """What a worker's request threads call: `insert(row)`, as on a `GroupCommitter`."""
+
+    def __init__(self, path: str, local: GroupCommitter):
+        self.path = path
+        self.local = local  # used whenever the writer cannot be reached
+        self._threads = threading.local()
+        self._down_until = 0.0
+
+    def insert(self, row: dict, timeout: float = 10.0) -> tuple[int, int | None] | None:
+        sock = self._connection()
+        if sock is None:
+            return self.local.insert(row, timeout)
+        try:
+            sock.settimeout(timeout)
+            sock.sendall(_frame(_encode_row(row)))
+            (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size))
+            reply = json.loads(_read_exactly(sock, size))
+        except TimeoutError:
+            self._drop()
+            raise  # the writer is alive but stuck: the store is unavailable
+        except OSError:
+            # The writer went away, before or after committing: commit here; the key
+            # makes a second insert of a committed row a no-op (answered as a replay).
+            self._drop()
+            self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
+            log.warning("Writer process unavailable; committing in the worker", exc_info=True)
+            return self.local.insert(row, timeout)
+        if "error" in reply:
+            raise WriterError(reply["error"])
+        if reply.get("exists"):
+            return None
+        return reply["id"], reply["task_id"]
+
+    def _connection(self) -> socket.socket | None:
+        sock = getattr(self._threads, "sock", None)
+        if sock is not None:
+            return sock
+        if time.monotonic() < self._down_until:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.path)
+        except OSError:
+            sock.close()
+            self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
+            return None
+        self._threads.sock = sock
+        return sock
+
+    def _drop(self) -> None:
+        sock = getattr(self._threads, "sock", None)
+        self._threads.sock = None
+        if sock is not None:
+            sock.close()
+
+
+class _Peer:
+    __slots__ = ("sock", "buffer")
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buffer = bytearray()
+
+
+class WriterServer:
+    """The single-threaded loop: read every waiting submission, commit them, answer each."""
+
+    def __init__(self, path: str, committer: GroupCommitter, *, max_batch: int = 256):
+        self.path = path
+        self.committer = committer
+        self.max_batch = max_batch
+        self._selector = selectors.DefaultSelector()
+        self._stopping = False
+        self._listener: socket.socket | None = None
+
+    def listen(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        previous = os.umask(0o177)  # only this user's processes may hand in submissions
+        try:
+            listener.bind(self.path)
+        finally:
+            os.umask(previous)
+        listener.listen(512)
+        listener.setblocking(False)
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._listener = listener
+
+    def stop(self, *_args) -> None:
+        self._stopping = True
+
+    def serve_forever(self) -> None:
+        if self._listener is None:
+            self.listen()
+        try:
+            while not self._stopping:
+                waiting: list[tuple[_Peer, dict]] = []
+                for key, _events in self._selector.select(timeout=0.5):
+                    if key.data is None:
+                        self._accept()
+                    else:
+                        waiting.extend(self._read(key.data))
+                # Everything that arrived during the last commit was read above: one batch.
+                for start in range(0, len(waiting), self.max_batch):
+                    self._commit(waiting[start : start + self.max_batch])
+        finally:
+            self._close()
+
+    def _accept(self) -> None:
+        try:
+            sock, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(False)
+        self._selector.register(sock, selectors.EVENT_READ, _Peer(sock))
+
+    def _read(self, peer: _Peer) -> list[tuple[_Peer, dict]]:
+        try:
+            data = peer.sock.recv(1 << 16)
+        except BlockingIOError:
+            return []
+        except OSError:
+            data = b""
+        if not data:
+            self._forget(peer)
+            return []
+        peer.buffer += data
+        rows = []
+        while len(peer.buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(peer.buffer)
+            if size > MAX_FRAME:
+                self._forget(peer)
+                return rows
+            end = _HEADER.size + size
+            if len(peer.buffer) < end:
+                break
+            try:
+                rows.append((peer, _decode_row(json.loads(peer.buffer[_HEADER.size : end]))))
+            except (ValueError, TypeError, AttributeError):
+                self._forget(peer)  # not one of our workers: drop it, answer nothing
+                return rows
+            del peer.buffer[:end]
+        return rows
+
+    def _commit(self, waiting: list[tuple[_Peer, dict]]) -> None:
+        try:
+            outcomes = self.committer.commit_rows([row for _peer, row in waiting])
+            replies = [
+                {"exists": True} if outcome is None else {"id": outcome[0], "task_id": outcome[1]}
+                for outcome in outcomes
+            ]
+        except Exception as exc:  # the store's error: every waiting request gets a 503
+            log.warning("Commit failed in the writer process: %s", exc)
+            replies = [{"error": type(exc).__name__}] * len(waiting)
+        for (peer, _row), reply in zip(waiting, replies, strict=True):
+            try:
+                peer.sock.send(_frame(reply))  # tiny, one per peer in flight: never blocks
+            except OSError:
+                self._forget(peer)
+
+    def _forget(self, peer: _Peer) -> None:
+        try:
+            self._selector.unregister(peer.sock)
+        except (KeyError, ValueError):
+            pass
+        peer.sock.close()
+
+    def _close(self) -> None:
+        for key in list(self._selector.get_map().values()):
+            key.fileobj.close()
+        self._selector.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
+    """True once a connection to `path` succeeds (False on timeout or if `proc` died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+            return True
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m feedback_api.store.writer_process")
+    parser.add_argument("--socket", required=True, help="Unix socket path to listen on")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[writer] %(levelname)s %(message)s")
+    from .. import create_app
+
+    # This process commits; it must not hand submissions to itself.
+    app = create_app({"writer_socket": ""})
+    server = WriterServer(args.socket, app.extensions["group_commit"])
+    signal.signal(signal.SIGTERM, server.stop)
+    # Ctrl-C reaches the whole process group: keep committing until the master, once its
+    # workers have stopped, sends SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server.listen()
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""The machine's writer process: workers hand it submissions over a Unix socket, it commits
+what arrived together in one transaction, and a worker that cannot reach it commits alone."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from feedback_api.store import make_engine
+from feedback_api.store.models import Feedback
+from feedback_api.store.writer import GroupCommitter
+from feedback_api.store.writer_process import (
+    WriterClient,
+    WriterError,
+    WriterServer,
+    wait_until_listening,
+)
+
+
+def row(key: str | None = None) -> dict:
+    return {
+        "page": "quickstart/", "version": "0.1", "rating": 1, "comment": None, "reasons": [],
+        "selection": None, "anchor": None, "email": None, "notify": False, "locale": "en",
+        "client_hash": "c" * 32, "amend_token_hash": "a" * 64,
+        "idempotency_key": key or uuid.uuid4().hex, "request_hash": "r" * 64,
+        "created_at": datetime.now(UTC), "amended_at": None,
+    }  # fmt: skip
+
+
+def stored(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT idempotency_key, id FROM feedback")).all())
+    finally:
+        engine.dispose()
+
+
+class Batches:
+    """A committer that records the size of every batch the writer hands it."""
+
+    def __init__(self, committer: GroupCommitter):
+        self.committer = committer
+        self.sizes: list[int] = []
+
+    def commit_rows(self, rows):
+        self.sizes.append(len(rows))
+        return self.committer.commit_rows(rows)
+
+
+@pytest.fixture
+def socket_path(tmp_path):
+    return str(tmp_path / "writer.sock")
+
+
+def serve_in_thread(path: str, committer) -> tuple[WriterServer, threading.Thread]:
+    server = WriterServer(path, committer)
+    server.listen()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def test_concurrent_submissions_share_commits_and_each_gets_its_id(store_url, socket_path):
+    engine = make_engine(store_url)
+    batches = Batches(GroupCommitter(engine, Feedback.__table__))
+    server, thread = serve_in_thread(socket_path, batches)
+    client = WriterClient(socket_path, local=None)  # a fallback would fail the test
+    rows = [row() for _ in range(200)]
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            outcomes = list(pool.map(client.insert, rows))
+        assert client.insert(rows[0]) is None  # the key is stored: a replay, not a new row
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+        engine.dispose()
+    ids = [outcome[0] for outcome in outcomes]
+    assert len(set(ids)) == 200
+    assert stored(store_url) == {r["idempotency_key"]: i for r, i in zip(rows, ids, strict=True)}
+    assert sum(batches.sizes[:-1]) == 200 and max(batches.sizes) > 1  # grouped, none lost
+    assert not os.path.exists(socket_path)  # removed on the way out
+
+
+def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
+    class Failing:
+        def commit_rows(self, rows):
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    server, thread = serve_in_thread(socket_path, Failing())
+    try:
+        with pytest.raises(WriterError, match="OperationalError"):
+            WriterClient(socket_path, local=None).insert(row())
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+
+
+def test_without_a_writer_the_worker_commits_itself(sqlite_url, tmp_path):
+    engine = make_engine(sqlite_url)
+    client = WriterClient(str(tmp_path / "nobody-listens.sock"),
+                          GroupCommitter(engine, Feedback.__table__))  # fmt: skip
+    try:
+        first = row()
+        created = client.insert(first)
+        assert created is not None and client.insert(first) is None
+    finally:
+        engine.dispose()
+    assert list(stored(sqlite_url)) == [first["idempotency_key"]]
+
+
+def _serve_forever(path: str, url: str) -> None:
+    engine = make_engine(url)
+    WriterServer(path, GroupCommitter(engine, Feedback.__table__)).serve_forever()
+
+
+def test_a_writer_killed_under_load_loses_no_acknowledged_submission(sqlite_url, socket_path):
+    writer = multiprocessing.get_context("spawn").Process(
+        target=_serve_forever, args=(socket_path, sqlite_url), daemon=True
+    )
+    writer.start()
+    assert wait_until_listening(socket_path, proc=None)
+    engine = make_engine(sqlite_url)
+    client = WriterClient(socket_path, GroupCommitter(engine, Feedback.__table__))
+    acknowledged: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def submit(i: int) -> None:
+        if i == 150:
+            os.kill(writer.pid, signal.SIGKILL)
+        item = row()
+        outcome = client.insert(item)
+        if outcome is None:  # committed by the writer just before it died: a replay
+            outcome = (stored(sqlite_url)[item["idempotency_key"]], None)
+        with lock:
+            acknowledged[item["idempotency_key"]] = outcome[0]
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(submit, range(400)))
+    finally:
+        writer.join(timeout=5)
+        engine.dispose()
+    assert len(acknowledged) == 400
+    assert stored(sqlite_url) == acknowledged  # every one present exactly once, right id
