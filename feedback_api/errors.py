@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +115,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        retry_after = "60"
-        limiter = app.extensions.get("limiter")
-        if limiter is not None and getattr(limiter, "current_limit", None):
-            reset = int(limiter.current_limit.reset_at - time.time())
-            retry_after = str(max(1, reset))
+        from .limits import limiter_retry_after
+
         return error_response(
             429,
             "rate_limited",
             f"Too many submissions ({exc.description}); try again later.",
-            headers={"Retry-After": retry_after},
+            headers={"Retry-After": str(limiter_retry_after())},
         )
 
     @app.errorhandler(HTTPException)

@@ -43,6 +43,14 @@ limiter = Limiter(
 )
 
 
+def limiter_retry_after(default: int = 60) -> int:
+    """Seconds until the Flask-Limiter limit that refused this request resets."""
+    current = limiter.current_limit
+    if current is None:
+        return default
+    return max(1, int(current.reset_at - time.time()) + 1)
+
+
 class LocalFixedWindow:
     """Fixed-window counters in this process's memory, expired when touched.
 

@@ -149,13 +149,15 @@ def test_sign_in_without_csrf_token_is_400_and_signs_nobody_in(client, store):
 
 
 def test_sign_in_attempts_are_rate_limited(published_site, sqlite_url):
-    app = app_with(published_site, sqlite_url, dashboard_signin_limit="3/minute")
+    app = app_with(published_site, sqlite_url, dashboard_signin_limit="3/hour")
     add_user(app.extensions["store"], "ana")
     client = app.test_client()
     statuses = [sign_in(client, "ana", "wrong").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
-    # Even the right password waits now.
-    assert sign_in(client, "ana").status_code == 429
+    # Even the right password waits now, until the hour's window ends.
+    refused = sign_in(client, "ana")
+    assert refused.status_code == 429
+    assert 3500 < int(refused.headers["Retry-After"]) <= 3601
     app.extensions["store"].dispose()
 
 

@@ -15,7 +15,7 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..limits import client_key, limiter
+from ..limits import client_key, limiter, limiter_retry_after
 from . import bp
 
 # Checked when the account does not exist, so that a wrong name costs as long as a wrong
@@ -153,4 +153,4 @@ def too_many_attempts(exc):
         title="Too many sign-in attempts",
         message="Wait a few minutes, then try again.",
     )
-    return body, 429, {"Retry-After": "60"}
+    return body, 429, {"Retry-After": str(limiter_retry_after())}
