@@ -41,7 +41,16 @@ def validation_error(exc: ValidationError) -> APIError:
 
 def client_hash() -> str:
     """A keyed hash of the client address that rotates daily; the address is never kept."""
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    address = request.remote_addr or "unknown"
-    message = f"client:{day}:{address}".encode()
-    return hmac.new(current_app.config["SECRET"], message, hashlib.sha256).hexdigest()[:32]
+    day = datetime.now(UTC).date()
+    secret = current_app.config["SECRET"]
+    cached = _day_keys.get(secret)
+    if cached is None or cached[0] != day:
+        # The MAC keyed and fed with today's prefix, copied for each address.
+        prefix = f"client:{day.isoformat()}:".encode()
+        cached = _day_keys[secret] = (day, hmac.new(secret, prefix, hashlib.sha256))
+    mac = cached[1].copy()
+    mac.update((request.remote_addr or "unknown").encode())
+    return mac.hexdigest()[:32]
+
+
+_day_keys: dict[bytes, tuple] = {}

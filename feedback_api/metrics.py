@@ -24,6 +24,7 @@ class Metrics:
     def __init__(self):
         # A registry per app: several apps in one test process must not collide.
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[str, str, int], tuple] = {}
         self.requests = Counter(
             "tideway_http_requests_total", "HTTP requests by route, method and status.",
             ["route", "method", "status"], registry=self.registry,
@@ -42,6 +43,15 @@ class Metrics:
             ["code"], registry=self.registry,
         )  # fmt: skip
 
+    def _series(self, rule: str, method: str, status: int):
+        # labels() validates and locks on every call; the set of series is small and fixed.
+        key = (rule, method, status)
+        series = self._children.get(key)
+        if series is None:
+            series = (self.requests.labels(rule, method, str(status)), self.latency.labels(rule))
+            self._children[key] = series
+        return series
+
     def install(self, app: Flask) -> None:
         @app.before_request
         def _start() -> None:
@@ -52,9 +62,10 @@ class Metrics:
             rule = request.url_rule.rule if request.url_rule else "(unmatched)"
             if not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
                 return response
-            self.requests.labels(rule, request.method, str(response.status_code)).inc()
+            requests, latency = self._series(rule, request.method, response.status_code)
+            requests.inc()
             if "metrics_start" in g:
-                self.latency.labels(rule).observe(time.perf_counter() - g.metrics_start)
+                latency.observe(time.perf_counter() - g.metrics_start)
             if response.status_code >= 400 and response.is_json:
                 code = (response.get_json(silent=True) or {}).get("error", {}).get("code")
                 if code:

@@ -61,15 +61,17 @@ def _decode_row(row: dict) -> dict:
     return row
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, missing = [], size
-    while missing:
-        chunk = sock.recv(missing)
+def _read_frame(sock: socket.socket) -> dict:
+    data = b""
+    while True:
+        chunk = sock.recv(1 << 16)  # an answer is tiny: nearly always one recv
         if not chunk:
             raise ConnectionError("the writer closed the connection")
-        chunks.append(chunk)
-        missing -= len(chunk)
-    return b"".join(chunks)
+        data += chunk
+        if len(data) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(data)
+            if len(data) >= _HEADER.size + size:
+                return json.loads(data[_HEADER.size : _HEADER.size + size])
 
 
 class WriterClient:
@@ -86,10 +88,10 @@ class WriterClient:
         if sock is None:
             return self.local.insert(row, timeout)
         try:
-            sock.settimeout(timeout)
+            if sock.gettimeout() != timeout:
+                sock.settimeout(timeout)
             sock.sendall(_frame(_encode_row(row)))
-            (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size))
-            reply = json.loads(_read_exactly(sock, size))
+            reply = _read_frame(sock)
         except TimeoutError:
             self._drop()
             raise  # the writer is alive but stuck: the store is unavailable
