@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
-from . import notify, triage
+from . import notify, page_readers, triage
 from .store.models import Task, User
 from .task_intake import _members, log_event
 from .triage_policy import TriagePolicy
@@ -68,6 +68,8 @@ def sweep(engine: Engine, policy: TriagePolicy, public_url: str,
     _close_finished(engine, policy, now, report)
     with engine.begin() as conn:
         report.addresses_deleted = notify.purge_addresses(conn)
+        if policy.windows():  # a reader past the longest window counts in no rule
+            page_readers.prune(conn, now - timedelta(hours=max(policy.windows())))
     return report
 
 

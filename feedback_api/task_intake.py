@@ -9,22 +9,71 @@ inside a savepoint and joins the winner's task.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import notify, triage
+from . import notify, page_readers, triage
 from .catalog import CatalogUnavailable, SiteCatalog
 from .store.models import Feedback, Task, TaskEvent, User
+from .store.prepared import Prepared
 from .triage_policy import OwnerRule, TriagePolicy
 
 feedback = Feedback.__table__
 tasks = Task.__table__
 events = TaskEvent.__table__
 users = User.__table__
+
+# The statements of the common path, where a batch joins an open task, are built once:
+# building a Core statement on every call cost more CPU than running it. Those whose results
+# need no processing run through the driver (store/prepared.py).
+_OPEN_TASK = (
+    select(tasks.c.id, tasks.c.page, tasks.c.version, tasks.c.priority,
+           tasks.c.first_responded_at, tasks.c.first_response_due, tasks.c.resolution_due)
+    .where(tasks.c.open_key == bindparam("key"))
+    .with_for_update()
+)  # fmt: skip
+_LOG_EVENT = Prepared(
+    insert(events)
+    .values({name: bindparam(name, type_=events.c[name].type)
+             for name in ("task_id", "actor_id", "at", "kind", "from_value", "to_value", "reason")})
+    .inline()  # no RETURNING of the new id on PostgreSQL: nobody reads it
+)  # fmt: skip
+
+
+@functools.cache
+def _count_on_task(clients: int) -> Prepared:
+    """Add a batch's submissions to a task, and those of its `clients` readers it lacks."""
+    # Run before the rows move. One EXISTS per reader stops at its first row; a DISTINCT
+    # over an IN list reads every row those readers have on the task (thousands, for a
+    # reader who writes often).
+    new_readers = [
+        cast(~exists().where(feedback.c.task_id == bindparam("task"),
+                             feedback.c.client_hash == bindparam(f"client_{i}")), Integer)
+        for i in range(clients)
+    ]  # fmt: skip
+    return Prepared(
+        update(tasks)
+        .where(tasks.c.id == bindparam("task"))
+        .values(
+            feedback_count=tasks.c.feedback_count + bindparam("submissions"),
+            reader_count=functools.reduce(operator.add, new_readers, tasks.c.reader_count),
+            updated_at=bindparam("now"),
+        )
+    )
+
+
+@functools.cache
+def _move_to_task(rows: int) -> Prepared:
+    ids = [bindparam(f"id_{i}", type_=feedback.c.id.type) for i in range(rows)]
+    return Prepared(
+        update(feedback).where(feedback.c.id.in_(ids)).values(task_id=bindparam("task"))
+    )
 
 
 @dataclass
@@ -37,6 +86,10 @@ class IntakeContext:
     catalog: SiteCatalog | None
     public_url: str
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    reader_limits: dict[int, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader_limits = self.policy.reader_limits()
 
 
 def page_facts(catalog: SiteCatalog | None, version: str, page: str) -> PageFactsAndVersion:
@@ -73,22 +126,6 @@ def _text(rows: list[dict]) -> str:
     )
 
 
-def _readers_within(conn: Connection, page: str, version: str, hours: set[int], now: datetime):
-    work = or_(feedback.c.rating == 0, feedback.c.comment.is_not(None),
-               feedback.c.selection.is_not(None))  # fmt: skip
-    counts = {}
-    for window in hours:
-        counts[window] = conn.execute(
-            select(func.count(func.distinct(feedback.c.client_hash))).where(
-                feedback.c.page == page,
-                feedback.c.version == version,
-                work,
-                feedback.c.created_at >= now - timedelta(hours=window),
-            )  # fmt: skip
-        ).scalar_one()
-    return counts
-
-
 def _members(conn: Connection) -> list[triage.Member]:
     open_counts = dict(
         conn.execute(
@@ -105,16 +142,17 @@ def _members(conn: Connection) -> list[triage.Member]:
 
 def log_event(conn: Connection, task_id: int, kind: str, before, after, reason: str | None,
               now: datetime, actor_id: int | None = None) -> None:  # fmt: skip
-    conn.execute(
-        insert(events).values(
-            task_id=task_id,
-            actor_id=actor_id,
-            at=now,
-            kind=kind,
-            from_value=None if before is None else str(before),
-            to_value=None if after is None else str(after),
-            reason=reason,
-        )  # fmt: skip
+    _LOG_EVENT.execute(
+        conn,
+        {
+            "task_id": task_id,
+            "actor_id": actor_id,
+            "at": now,
+            "kind": kind,
+            "from_value": None if before is None else str(before),
+            "to_value": None if after is None else str(after),
+            "reason": reason,
+        },
     )
 
 
@@ -126,7 +164,8 @@ def attach_rows(ctx: IntakeContext, conn: Connection, rows: list[dict]) -> dict[
     for row in rows:
         if triage.makes_work(row["rating"], row.get("comment"), row.get("selection")):
             groups.setdefault((row["page"], row["version"]), []).append(row)
-    for (page, version), group in groups.items():
+    # Pages in one order in every batch: two writers take their locks in the same order.
+    for (page, version), group in sorted(groups.items()):
         task_id = _attach_group(ctx, conn, page, version, group, now)
         for row in group:
             result[row["idempotency_key"]] = task_id
@@ -136,25 +175,36 @@ def attach_rows(ctx: IntakeContext, conn: Connection, rows: list[dict]) -> dict[
 def _attach_group(ctx, conn, page, version, group, now) -> int:
     key = triage.open_key(page, version)
     facts_page = page_facts(ctx.catalog, version, page)
+    title = facts_page.page.title
     text = _text(group)
     first = group[0]
     category, category_why = triage.categorise(
         ctx.policy, first["rating"], first.get("reasons") or [], text
     )
-    readers = _readers_within(conn, page, version, ctx.policy.windows(), now)
+    page_readers.record(conn, page, version, group)
+    limits = ctx.reader_limits
+    readers = page_readers.count_within(conn, page, version, limits, now)
     facts = triage.TaskFacts(
         page=facts_page.page, version_label=facts_page.version_label,
         is_default_version=facts_page.is_default, category=category,
         reasons=frozenset(r for row in group for r in (row.get("reasons") or [])),
         text=text, readers_within=readers,
     )  # fmt: skip
-    priority, rule = triage.decide_priority(ctx.policy, facts)
+    priority, bounded_rule = triage.decide_priority(ctx.policy, facts)
+
+    def rule() -> str:
+        # Counts stop at the largest threshold, which decides the same priority; but the
+        # rule's text names the count, so when it is stored and a count hit its limit, the
+        # count is taken again, in full. Only a new task or a raised priority stores it.
+        if all(readers[window] < limit for window, limit in limits.items()):
+            return bounded_rule
+        exact = page_readers.count_within(conn, page, version, dict.fromkeys(limits), now)
+        return triage.decide_priority(ctx.policy, replace(facts, readers_within=exact))[1]
+
     for _attempt in range(3):
-        existing = conn.execute(
-            select(tasks).where(tasks.c.open_key == key).with_for_update()
-        ).first()
+        existing = conn.execute(_OPEN_TASK, {"key": key}).first()
         if existing is not None:
-            _join(ctx, conn, existing, group, priority, rule, now)
+            _join(ctx, conn, existing, group, priority, rule, now, title)
             return existing.id
         previous = conn.execute(
             select(tasks)
@@ -166,11 +216,11 @@ def _attach_group(ctx, conn, page, version, group, now) -> int:
             with conn.begin_nested():
                 if previous is not None and _should_reopen(previous, group):
                     _reopen(ctx, conn, previous, key, now)
-                    _join(ctx, conn, previous, group, priority, rule, now, reopened=True)
+                    _join(ctx, conn, previous, group, priority, rule, now, title)
                     return previous.id
                 task_id = _create(ctx, conn, facts, version, category, category_why, priority,
-                                  rule, key, previous, now)  # fmt: skip
-                _add_feedback(ctx, conn, task_id, group, now, facts_page.page.title)
+                                  rule(), key, previous, now)  # fmt: skip
+                _add_feedback(ctx, conn, task_id, group, now, title)
                 return task_id
         except IntegrityError:
             continue  # another writer opened the page's task first: join it
@@ -255,11 +305,12 @@ def _create(
     return task_id
 
 
-def _join(ctx, conn, task, group, priority, rule, now, reopened=False) -> None:
+def _join(ctx, conn, task, group, priority, rule: Callable[[], str], now, title) -> None:
     if triage.priority_rank(priority) < triage.priority_rank(task.priority):
         # A rule raises the priority: the due times shrink, but never to before now.
         due = triage.task_deadlines(ctx.policy, priority, now)
-        values = {"priority": priority, "priority_rule": rule}
+        rule_text = rule()
+        values = {"priority": priority, "priority_rule": rule_text}
         if task.first_responded_at is None and due.first_response_due < task.first_response_due:
             values |= {"first_response_due": due.first_response_due,
                        "first_response_warn_at": due.first_response_warn_at}  # fmt: skip
@@ -272,8 +323,7 @@ def _join(ctx, conn, task, group, priority, rule, now, reopened=False) -> None:
             else values.get("resolution_due", task.resolution_due)
         )  # fmt: skip
         conn.execute(update(tasks).where(tasks.c.id == task.id).values(**values))
-        log_event(conn, task.id, "priority", task.priority, priority, rule, now)
-    title = page_facts(ctx.catalog, task.version, task.page).page.title
+        log_event(conn, task.id, "priority", task.priority, priority, rule_text, now)
     _add_feedback(ctx, conn, task.id, group, now, title)
 
 
@@ -281,27 +331,12 @@ def _add_feedback(ctx, conn, task_id: int, group: list[dict], now: datetime, tit
     ids = [row["id"] for row in group]
     # Counted incrementally: a full count(distinct) over the task's rows on every batch grew
     # with the task and doubled the ingest endpoint's CPU per request.
-    hashes = {row["client_hash"] for row in group if row.get("client_hash")}
-    new_readers = sum(
-        1
-        for client in hashes
-        if conn.execute(
-            select(feedback.c.id)
-            .where(feedback.c.task_id == task_id, feedback.c.client_hash == client)
-            .limit(1)
-        ).first()
-        is None
-    )
-    conn.execute(update(feedback).where(feedback.c.id.in_(ids)).values(task_id=task_id))
-    conn.execute(
-        update(tasks)
-        .where(tasks.c.id == task_id)
-        .values(
-            feedback_count=tasks.c.feedback_count + len(ids),
-            reader_count=tasks.c.reader_count + new_readers,
-            updated_at=now,
-        )
-    )
+    clients = sorted({row["client_hash"] for row in group if row.get("client_hash")})
+    counts = {"task": task_id, "submissions": len(ids), "now": now}
+    counts |= {f"client_{i}": client for i, client in enumerate(clients)}
+    _count_on_task(len(clients)).execute(conn, counts)
+    moves = {"task": task_id} | {f"id_{i}": id_ for i, id_ in enumerate(ids)}
+    _move_to_task(len(ids)).execute(conn, moves)
     log_event(conn, task_id, "feedback", None, ",".join(map(str, ids)),
               f"{len(ids)} submission(s) joined", now)  # fmt: skip
     notify.enqueue_ack(conn, task_id, group, title or group[0]["page"] or "Home",

@@ -227,6 +227,15 @@ class TriagePolicy(_Strict):
         """The reader-count windows (hours) the rules ask about."""
         return {r.window_hours for r in self.rules if r.min_readers}
 
+    def reader_limits(self) -> dict[int, int]:
+        """Per window (hours), the most readers a rule there asks for: counting past that
+        changes no rule's outcome."""
+        limits: dict[int, int] = {}
+        for rule in self.rules:
+            if rule.min_readers:
+                limits[rule.window_hours] = max(limits.get(rule.window_hours, 0), rule.min_readers)
+        return limits
+
 
 class OwnerRule(_Strict):
     pattern: str = Field(description="A glob on the page URL, like `reference/*`.")

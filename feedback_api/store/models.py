@@ -54,10 +54,12 @@ class Feedback(Base):
     """One row per reader submission."""
 
     __tablename__ = "feedback"
-    # Reports read ratings by time, and a page's ratings of one version (migrations 0003, 0005).
+    # Reports read ratings by time, and a page's ratings of one version (migrations 0003, 0005);
+    # intake asks which of a batch's readers a task already has (0006).
     __table_args__ = (
         Index("ix_feedback_page_version_created", "page", "version", "created_at"),
         Index("ix_feedback_created_rating", "created_at", "page", "version", "rating"),
+        Index("ix_feedback_task_client", "task_id", "client_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -82,7 +84,24 @@ class Feedback(Base):
     # SHA-256 of the canonical request body: a replay with another body is refused.
     request_hash: Mapped[str] = mapped_column(String(64))
     # The review task the submission landed on; NULL for a signal without work.
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True, index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+
+
+class PageReader(Base):
+    """A reader's latest feedback that asked for work on a page of a version (migration 0006).
+
+    The priority rules count distinct readers of a page in a window; one row per reader keeps
+    that count from growing with the page's submissions. Written by the intake hook in the
+    batch's transaction, pruned past the longest window by the SLA sweep.
+    """
+
+    __tablename__ = "page_readers"
+    __table_args__ = (Index("ix_page_readers_page_version_last_at", "page", "version", "last_at"),)
+
+    page: Mapped[str] = mapped_column(String(512), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # -- Review work: reviewers, their API tokens, tasks, the audit trail and the mail outbox --
