@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from feedback_api import create_app
 from feedback_api.store import make_engine
 from feedback_api.store.models import Feedback
 from feedback_api.store.writer import GroupCommitter
@@ -24,6 +26,7 @@ from feedback_api.store.writer_process import (
     WriterServer,
     wait_until_listening,
 )
+from tests.conftest import TEST_SECRET
 
 
 def row(key: str | None = None) -> dict:
@@ -152,3 +155,23 @@ def test_a_writer_killed_under_load_loses_no_acknowledged_submission(sqlite_url,
         engine.dispose()
     assert len(acknowledged) == 400
     assert stored(sqlite_url) == acknowledged  # every one present exactly once, right id
+
+
+def test_a_worker_committing_itself_answers_503_while_sqlite_is_locked(published_site, sqlite_url):
+    app = create_app({"database_url": sqlite_url, "site_dir": published_site.site_dir,
+                      "secret_key": TEST_SECRET})  # fmt: skip
+    assert app.extensions["writer"] is app.extensions["group_commit"]  # no writer process
+    client = app.test_client()
+    submission = {"page": "quickstart/", "version": "0.1", "rating": 0}
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer, past the busy timeout
+        refused = client.post("/api/v1/feedback", json={**submission, "idempotency_key": "k" * 20})
+        assert refused.status_code == 503
+        assert refused.json["error"]["code"] == "store_unavailable"
+        holder.execute("ROLLBACK")
+        created = client.post("/api/v1/feedback", json={**submission, "idempotency_key": "k" * 20})
+        assert created.status_code == 201
+    finally:
+        holder.close()
+        app.extensions["store"].dispose()

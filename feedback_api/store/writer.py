@@ -158,13 +158,8 @@ class GroupCommitter:
         idempotency key was already stored. Raises the store's exception, nothing stored."""
         sql, params = self._insert_sql(rows)
         with self._writer_turn(), self.engine.begin() as conn:
-            # The DBAPI cursor itself: SQLAlchemy's result machinery cost more than the insert.
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                ids = {key: id_ for id_, key in cursor.fetchall()}
-            finally:
-                cursor.close()
+            result = conn.exec_driver_sql(sql, params)
+            ids = {key: id_ for id_, key in result}
             inserted = [{**row, "id": ids[row["idempotency_key"]]}
                         for row in rows if row["idempotency_key"] in ids]  # fmt: skip
             tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
