@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     )
     writer_socket: str = Field(
         "",
-        description="Unix socket of the writer process. The server sets it for its workers; "
+        description="Unix socket of the writer process (`@name` for an abstract socket). The "
+        "server sets it for its workers; "
         "empty: commit in this process.",
     )
     reasons_helpful: Annotated[list[str], NoDecode] = Field(

@@ -9,10 +9,9 @@ graceful shutdown still has its writer.
 from __future__ import annotations
 
 import os
-import shutil
+import secrets
 import subprocess
 import sys
-import tempfile
 
 from .store.writer_process import wait_until_listening
 
@@ -20,7 +19,6 @@ from .store.writer_process import wait_until_listening
 SWEEP_FLAG = "TIDEWAY_SERVE_SWEEP"
 
 _children: list[subprocess.Popen] = []
-_socket_dir: str | None = None
 
 
 def when_ready(server) -> None:
@@ -41,9 +39,8 @@ def when_ready(server) -> None:
 
 
 def _start_writer(server) -> None:
-    global _socket_dir
-    _socket_dir = tempfile.mkdtemp(prefix="tideway-writer-")
-    path = os.path.join(_socket_dir, "writer.sock")
+    # An abstract socket: nothing on disk to clean up, even after a SIGKILL.
+    path = f"@tideway-writer-{os.getpid()}-{secrets.token_hex(8)}"
     writer = subprocess.Popen(
         [sys.executable, "-m", "feedback_api.store.writer_process", "--socket", path]
     )
@@ -65,5 +62,3 @@ def on_exit(server) -> None:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
-    if _socket_dir is not None:
-        shutil.rmtree(_socket_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -60,8 +61,11 @@ class Batches:
         return self.committer.commit_rows(rows)
 
 
-@pytest.fixture
-def socket_path(tmp_path):
+@pytest.fixture(params=["abstract", "file"])
+def socket_path(request, tmp_path):
+    """The server's kind (`@name`, no file) and a socket file, as an operator may set."""
+    if request.param == "abstract":
+        return f"@tideway-test-{uuid.uuid4().hex}"
     return str(tmp_path / "writer.sock")
 
 
@@ -91,7 +95,7 @@ def test_concurrent_submissions_share_commits_and_each_gets_its_id(store_url, so
     assert len(set(ids)) == 200
     assert stored(store_url) == {r["idempotency_key"]: i for r, i in zip(rows, ids, strict=True)}
     assert sum(batches.sizes[:-1]) == 200 and max(batches.sizes) > 1  # grouped, none lost
-    assert not os.path.exists(socket_path)  # removed on the way out
+    assert not os.path.exists(socket_path)  # a socket file is removed on the way out
 
 
 def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
@@ -175,3 +179,36 @@ def test_a_worker_committing_itself_answers_503_while_sqlite_is_locked(published
     finally:
         holder.close()
         app.extensions["store"].dispose()
+
+
+OTHER_USER_CLIENT = """
+import json, socket, struct, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect("\\0" + sys.argv[1][1:])
+body = json.dumps({"idempotency_key": "x" * 20}).encode()
+try:
+    sock.sendall(struct.pack(">I", len(body)) + body)
+    print("answered" if sock.recv(100) else "closed")
+except OSError:
+    print("closed")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_a_process_of_another_user_is_turned_away(sqlite_url):
+    path = f"@tideway-test-{uuid.uuid4().hex}"
+    engine = make_engine(sqlite_url)
+    server, thread = serve_in_thread(path, Batches(GroupCommitter(engine, Feedback.__table__)))
+    try:
+        # The system interpreter: the postgres user may not be able to read our venv.
+        outcome = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "/usr/bin/python3", "-c", OTHER_USER_CLIENT, path],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        assert outcome.stdout.strip() == "closed"
+        assert server.committer.sizes == []  # nothing of it reached the store
+        assert WriterClient(path, local=None).insert(row()) is not None  # our own: served
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+        engine.dispose()

@@ -13,7 +13,9 @@ When the writer cannot be reached, or drops the connection mid-request, the work
 the submission itself; its idempotency key makes that safe even when the writer did commit
 it (the insert then finds the key, and the request is answered as a replay).
 
-Frames are a 4-byte big-endian length and a JSON object.
+Frames are a 4-byte big-endian length and a JSON object. The socket is normally an abstract
+one (`@name`: Linux keeps no file for it, so a killed server leaves nothing behind), and the
+writer accepts only processes of its own user, by the kernel's peer credentials.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20  # a submission is at most 16 KiB of JSON; anything this big is a bug
 _DATETIMES = ("created_at", "amended_at")
 RETRY_AFTER_FAILURE = 1.0  # seconds a worker commits itself before trying the writer again
+
+
+def _address(path: str) -> str:
+    """`@name` is an abstract socket (no file); anything else a filesystem path."""
+    return "\0" + path[1:] if path.startswith("@") else path
+
+
+def _peer_uid(sock: socket.socket) -> int:
+    pid_uid_gid = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", pid_uid_gid)[1]
 
 
 class WriterError(RuntimeError):
@@ -116,7 +128,7 @@ class WriterClient:
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.connect(self.path)
+            sock.connect(_address(self.path))
         except OSError:
             sock.close()
             self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
@@ -152,9 +164,9 @@ class WriterServer:
 
     def listen(self) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        previous = os.umask(0o177)  # only this user's processes may hand in submissions
+        previous = os.umask(0o177)  # a socket file: only this user may open it
         try:
-            listener.bind(self.path)
+            listener.bind(_address(self.path))
         finally:
             os.umask(previous)
         listener.listen(512)
@@ -186,6 +198,9 @@ class WriterServer:
         try:
             sock, _ = self._listener.accept()
         except BlockingIOError:
+            return
+        if _peer_uid(sock) != os.getuid():
+            sock.close()  # only the server's own workers may hand in submissions
             return
         sock.setblocking(False)
         self._selector.register(sock, selectors.EVENT_READ, _Peer(sock))
@@ -245,10 +260,11 @@ class WriterServer:
         for key in list(self._selector.get_map().values()):
             key.fileobj.close()
         self._selector.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        if not self.path.startswith("@"):
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
 
 
 def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
@@ -259,7 +275,7 @@ def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
             return False
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            probe.connect(path)
+            probe.connect(_address(path))
             return True
         except OSError:
             time.sleep(0.05)
@@ -270,7 +286,9 @@ def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m feedback_api.store.writer_process")
-    parser.add_argument("--socket", required=True, help="Unix socket path to listen on")
+    parser.add_argument(
+        "--socket", required=True, help="Unix socket to listen on: a path, or @name (abstract)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[writer] %(levelname)s %(message)s")
     from .. import create_app
