@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # This process commits; it must not hand submissions to itself.
     app = create_app({"writer_socket": ""})
-    server = WriterServer(args.socket, app.extensions["group_commit"])
+    committer = app.extensions["group_commit"]
+    committer.hold_connection()  # this loop is its only user
+    server = WriterServer(args.socket, committer)
     signal.signal(signal.SIGTERM, server.stop)
     # Ctrl-C reaches the whole process group: keep committing until the master, once its
     # workers have stopped, sends SIGTERM.
