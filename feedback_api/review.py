@@ -93,6 +93,8 @@ def _domain_errors(call):
         raise APIError(409, "illegal_transition", str(exc)) from None
     except tasks.TaskConflict as exc:
         raise APIError(409, "task_conflict", str(exc)) from None
+    except tasks.TaskForbidden as exc:
+        raise APIError(403, "forbidden", str(exc)) from None
     except tasks.TaskInputError as exc:
         raise APIError(
             422, "validation_failed", str(exc), [{"field": exc.field, "problem": str(exc)}]
@@ -205,11 +207,6 @@ def assign(task_id: int):
                 user = accounts.find_user(session, data.owner)
             except accounts.AccountError as exc:
                 raise tasks.TaskInputError("owner", str(exc)) from None
-        if (user is None and task.owner_id not in (None, actor.id)) or (
-            user is not None and user.id != actor.id
-        ):
-            if actor.role != "admin":
-                raise APIError(403, "forbidden", "Only an admin assigns tasks to other people.")
         return tasks.assign(session, task, user, actor, data.reason)
 
     return _act(task_id, operate)

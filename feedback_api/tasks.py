@@ -119,8 +119,25 @@ def transition(
     return task
 
 
+class TaskForbidden(PermissionError):
+    """The actor's role does not allow this change."""
+
+
+def may_assign(task: Task, user: User | None, actor: User) -> bool:
+    """A reviewer may take a task or give up their own; only an admin gives tasks to other
+    people or takes them away from someone else."""
+    if actor.role == "admin":
+        return True
+    if user is None:
+        return task.owner_id in (None, actor.id)
+    return user.id == actor.id
+
+
 def assign(session: Session, task: Task, user: User | None, actor: User | None,
            reason: str | None = None, now: datetime | None = None) -> Task:  # fmt: skip
+    """Give `task` to `user` (None: to nobody). `actor` None is the product itself."""
+    if actor is not None and not may_assign(task, user, actor):
+        raise TaskForbidden("Only an admin assigns tasks to other people.")
     now = now or _now()
     if user is not None and not user.active:
         raise TaskInputError("owner", f"{user.name} is not active.")
