@@ -276,7 +276,8 @@ class TaskList:
     owners: dict[int, str]
 
 
-def _filtered(query: Select, filters: TaskFilters, session: Session) -> Select:
+def filtered(query: Select, filters: TaskFilters, session: Session) -> Select:
+    """`query` narrowed to the tasks `filters` select (the queue and its facet counts)."""
     if filters.state:
         query = query.where(Task.state.in_(filters.state))
     if filters.priority:
@@ -304,8 +305,8 @@ def list_tasks(session: Session, filters: TaskFilters, sort: str = "due",
     """One page of the queue, and how many tasks match in all."""
     if sort not in SORTS:
         raise TaskInputError("sort", f"sort must be one of {', '.join(SORTS)}.")
-    total = session.scalar(_filtered(select(func.count()).select_from(Task), filters, session))
-    query = _filtered(select(Task), filters, session).order_by(*SORTS[sort])
+    total = session.scalar(filtered(select(func.count()).select_from(Task), filters, session))
+    query = filtered(select(Task), filters, session).order_by(*SORTS[sort])
     items = list(session.scalars(query.offset(page.offset).limit(page.limit)))
     owner_ids = {t.owner_id for t in items if t.owner_id}
     owners = dict(session.execute(select(User.id, User.name).where(User.id.in_(owner_ids))).all())

@@ -45,11 +45,11 @@ def facet_counts(db: Session, filters: work.TaskFilters) -> dict[str, dict[str, 
         others = dataclasses.replace(filters, **{name: _EMPTY[name]})
         if name != "state":
             others = effective(others)
-        query = work._filtered(select(column, func.count()), others, db).group_by(column)
+        query = work.filtered(select(column, func.count()), others, db).group_by(column)
         counts[name] = {("none" if v is None else str(v)): n for v, n in db.execute(query)}
     breached = dataclasses.replace(effective(filters), breached=True)
     counts["breached"] = {
-        "yes": db.scalar(work._filtered(select(func.count()).select_from(Task), breached, db))
+        "yes": db.scalar(work.filtered(select(func.count()).select_from(Task), breached, db))
     }
     return counts
 
