@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -33,6 +34,16 @@ def _register_review(app: Flask) -> None:
     def store():
         return current_app.extensions["store"]
 
+    @contextlib.contextmanager
+    def account_change():
+        """One transaction; a refusal (unknown user, duplicate name...) ends the command
+        with its message and nothing changed."""
+        try:
+            with store().transaction() as session:
+                yield session
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+
     @app.cli.group("users")
     def users() -> None:
         """Reviewers and admins."""
@@ -50,15 +61,13 @@ def _register_review(app: Flask) -> None:
         password = sys.stdin.readline().rstrip("\n") if password_stdin else None
         if password_stdin and not password:
             raise click.ClickException("--password-stdin was given but stdin had no password.")
-        try:
-            with store().transaction() as session:
-                user = accounts.create_user(
-                    session, name, email, role=role, team=team, tier=tier,
-                    display_name=display_name, password=password,
-                )  # fmt: skip
-                click.echo(f"Created {user.role} {user.name} (team {user.team}, tier {user.tier}).")
-        except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+        with account_change() as session:
+            user = accounts.create_user(
+                session, name, email, role=role, team=team, tier=tier,
+                display_name=display_name, password=password,
+            )  # fmt: skip
+            created = f"Created {user.role} {user.name} (team {user.team}, tier {user.tier})."
+        click.echo(created)
 
     @users.command("list")
     def users_list() -> None:
@@ -78,11 +87,8 @@ def _register_review(app: Flask) -> None:
     @click.argument("role", type=click.Choice(accounts.ROLES))
     def users_set_role(name, role) -> None:
         """Make NAME a reviewer or an admin."""
-        try:
-            with store().transaction() as session:
-                accounts.set_role(session, name, role)
-        except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+        with account_change() as session:
+            accounts.set_role(session, name, role)
         click.echo(f"{name} is now {'an' if role == 'admin' else 'a'} {role}.")
 
     @app.cli.group("tokens")
@@ -94,22 +100,16 @@ def _register_review(app: Flask) -> None:
     @click.option("--label", default="", help="What the token is for.")
     def tokens_create(name, label) -> None:
         """Create a token for the user NAME and print it (shown only this once)."""
-        try:
-            with store().transaction() as session:
-                token = accounts.create_token(session, accounts.find_user(session, name), label)
-        except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+        with account_change() as session:
+            token = accounts.create_token(session, accounts.find_user(session, name), label)
         click.echo(token)
 
     @tokens.command("revoke")
     @click.argument("name")
     def tokens_revoke(name) -> None:
         """Revoke every token of the user NAME."""
-        try:
-            with store().transaction() as session:
-                count = accounts.revoke_tokens(session, accounts.find_user(session, name))
-        except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from None
+        with account_change() as session:
+            count = accounts.revoke_tokens(session, accounts.find_user(session, name))
         click.echo(f"Revoked {count} token(s) of {name}.")
 
     @app.cli.group("sla")
