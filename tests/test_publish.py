@@ -56,6 +56,19 @@ def test_publishing_again_without_changes_rebuilds_nothing(tmp_path):
     assert publish.publish_all(repo, branch="tideway-site", log=lambda _m: None) == ["0.1"]
 
 
+def test_make_serve_drops_a_version_removed_from_versions_yml(tmp_path):
+    repo = make_docs_repo(tmp_path / "repo")
+    head = run_git(repo, "rev-parse", "HEAD")
+    listing = 'default: latest\nversions:\n  - {version: "0.2", ref: "", aliases: [latest]}\n'
+    (repo / "versions.yml").write_text(listing + f'  - {{version: "0.1", ref: "{head}"}}\n')
+    quiet = {"branch": "tideway-site", "log": lambda _m: None}
+    assert publish.publish_all(repo, **quiet) == ["0.2", "0.1"]
+    (repo / "versions.yml").write_text(listing)
+    assert publish.publish_all(repo, **quiet) == []
+    published = json.loads(run_git(repo, "show", "tideway-site:versions.json"))
+    assert [v["version"] for v in published] == ["0.2"]
+
+
 def test_publishing_works_without_a_git_identity(tmp_path, monkeypatch):
     repo = make_docs_repo(tmp_path / "repo")
     home = tmp_path / "home"

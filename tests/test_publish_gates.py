@@ -171,6 +171,27 @@ def test_publish_all_rebuilds_only_the_versions_whose_inputs_changed(tmp_path):
     assert '"start/": "guide/"' in run_git(repo, "show", "gh-pages:404.html")
 
 
+def test_publish_all_prune_deletes_the_versions_dropped_from_versions_yml(tmp_path):
+    repo = small_repo(tmp_path / "repo", GOOD)
+    old = run_git(repo, "rev-parse", "HEAD")
+    listing = "versions:\n  - {version: '2.0', ref: '', aliases: [latest]}\n"
+    (repo / "versions.yml").write_text(listing + f"  - {{version: '1.0', ref: {old}}}\n")
+    assert run_publish(repo, "--all").returncode == 0
+    (repo / "versions.yml").write_text(listing)  # 1.0 is no longer published
+
+    def published() -> list[str]:
+        return [v["version"] for v in json.loads(run_git(repo, "show", "gh-pages:versions.json"))]
+
+    kept = run_publish(repo, "--all")  # without --prune a dropped version stays
+    assert kept.returncode == 0 and published() == ["2.0", "1.0"]
+    pruned = run_publish(repo, "--all", "--prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "Deleted, no longer in versions.yml: 1.0." in pruned.stdout
+    assert published() == ["2.0"]
+    assert not has_branch(repo, "gh-pages:1.0")
+    assert run_publish(repo, "2.0", "--prune").returncode == 2  # only with --all
+
+
 def test_publish_all_stops_before_deploying_when_an_old_version_fails(tmp_path):
     repo = small_repo(tmp_path / "repo", {**GOOD, "orphan.md": "# Orphan\n"})
     old = run_git(repo, "rev-parse", "HEAD")

@@ -99,6 +99,10 @@ def mike_deploy(
     mike(repo, tree, *args, version, *aliases, env=env)
 
 
+def mike_delete(repo: Path, versions: list[str], *, branch: str) -> None:
+    mike(repo, repo, "delete", "--branch", branch, "--ignore-remote-status", *versions)
+
+
 def set_default(repo: Path, version_or_alias: str, *, branch: str) -> None:
     mike(repo, repo, "set-default", "--branch", branch, "--ignore-remote-status", version_or_alias)
 

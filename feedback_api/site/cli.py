@@ -28,6 +28,9 @@ def publish_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--push", action="store_true", help="push the branch to origin")
     parser.add_argument("--check", action="store_true", help="run the gates, publish nothing")
     parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    parser.add_argument(
+        "--prune", action="store_true", help="with --all: delete versions no longer listed"
+    )
     parser.add_argument("--branch", default="gh-pages", help="publishing branch (gh-pages)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the docs repository")
     parser.add_argument("--ledger", type=Path, help="tested-commands ledger (var/...)")
@@ -35,6 +38,8 @@ def publish_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.version) == args.all:
         parser.error("give either VERSION or --all")
+    if args.prune and not args.all:
+        parser.error("--prune goes with --all")
     root = args.root.resolve()
     try:
         if args.all:
@@ -54,7 +59,7 @@ def publish_main(argv: list[str] | None = None) -> int:
         else:
             outcome = publish(
                 root, plan, branch_name=args.branch, push=args.push, force=args.force,
-                ledger=args.ledger, set_default=args.all or args.default,
+                ledger=args.ledger, set_default=args.all or args.default, prune=args.prune,
             )  # fmt: skip
     except PublishError as exc:
         print(exc, file=sys.stderr)
@@ -72,6 +77,8 @@ def publish_main(argv: list[str] | None = None) -> int:
         return 1
     if outcome.unchanged and not args.check:
         print(f"Unchanged, not rebuilt: {', '.join(outcome.unchanged)}.")
+    if outcome.deleted:
+        print(f"Deleted, no longer in {VERSIONS_FILE}: {', '.join(outcome.deleted)}.")
     return 0
 
 

@@ -94,6 +94,7 @@ def repo_plan(repo: Path) -> Plan:
 class Outcome:
     built: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     gates: dict[str, list[GateResult]] = field(default_factory=dict)
 
     @property
@@ -146,6 +147,7 @@ def publish(
     push: bool = False,
     force: bool = False,
     check_only: bool = False,
+    prune: bool = False,
     ledger: Path | None = None,
     today: dt.date | None = None,
     log=print,
@@ -153,7 +155,8 @@ def publish(
     """Publish the plan's versions (or `only` these) whose inputs changed.
 
     With `gates`, every version to be built is checked first, and if any gate fails nothing
-    is deployed: the branch stays as it was. `check_only` stops after the gates.
+    is deployed: the branch stays as it was. `check_only` stops after the gates. `prune`
+    deletes the published versions the plan no longer lists.
     """
     outcome = Outcome()
     if push:
@@ -185,6 +188,12 @@ def publish(
             )  # fmt: skip
             outcome.built.append(spec.version)
             log(f"Published version {spec.version} to branch {branch_name}.")
+    if prune and not only:
+        listed = {spec.version for spec in plan.versions}
+        outcome.deleted = [v for v in published if v not in listed]
+        if outcome.deleted:
+            branch.mike_delete(repo, outcome.deleted, branch=branch_name)
+            log(f"Deleted version(s) {', '.join(outcome.deleted)}, no longer in the plan.")
     if branch.head(repo, branch_name) is None:
         return outcome
     if (
@@ -202,8 +211,11 @@ def publish(
 
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:
-    """`make serve`: every version of versions.yml (or the release tags), without gates.
+    """`make serve`: every version of versions.yml (or the release tags), without gates; the
+    local branch keeps no version that the plan dropped.
 
     Returns the versions that were (re)built.
     """
-    return publish(repo, repo_plan(repo), branch_name=branch, gates=False, log=log).built
+    return publish(
+        repo, repo_plan(repo), branch_name=branch, gates=False, prune=True, log=log
+    ).built
