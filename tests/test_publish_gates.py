@@ -190,6 +190,8 @@ def test_publish_all_prune_deletes_the_versions_dropped_from_versions_yml(tmp_pa
     assert published() == ["2.0"]
     assert not has_branch(repo, "gh-pages:1.0")
     assert run_publish(repo, "2.0", "--prune").returncode == 2  # only with --all
+    (repo / "versions.yml").unlink()  # release tags are not a list of what to keep
+    assert run_publish(repo, "--all", "--prune").returncode == 2
 
 
 def test_publish_all_stops_before_deploying_when_an_old_version_fails(tmp_path):

@@ -40,6 +40,8 @@ def publish_main(argv: list[str] | None = None) -> int:
         parser.error("give either VERSION or --all")
     if args.prune and not args.all:
         parser.error("--prune goes with --all")
+    if args.prune and not (args.root / VERSIONS_FILE).exists():
+        parser.error(f"--prune needs {VERSIONS_FILE}: the list of versions to keep")
     root = args.root.resolve()
     try:
         if args.all:

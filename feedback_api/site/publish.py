@@ -212,10 +212,12 @@ def publish(
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:
     """`make serve`: every version of versions.yml (or the release tags), without gates; the
-    local branch keeps no version that the plan dropped.
+    local branch keeps no version that versions.yml dropped.
 
     Returns the versions that were (re)built.
     """
+    # Only versions.yml is a whole list; a plan made from release tags is not.
+    prune = (repo / VERSIONS_FILE).exists()
     return publish(
-        repo, repo_plan(repo), branch_name=branch, gates=False, prune=True, log=log
+        repo, repo_plan(repo), branch_name=branch, gates=False, prune=prune, log=log
     ).built
