@@ -41,9 +41,7 @@ def when_ready(server) -> None:
 def _start_writer(server) -> None:
     # An abstract socket: nothing on disk to clean up, even after a SIGKILL.
     path = f"@tideway-writer-{os.getpid()}-{secrets.token_hex(8)}"
-    writer = subprocess.Popen(
-        [sys.executable, "-m", "feedback_api.store.writer_process", "--socket", path]
-    )
+    writer = subprocess.Popen([sys.executable, "-m", "feedback_api.writer_loop", "--socket", path])
     _children.append(writer)
     if wait_until_listening(path, proc=writer):
         # Workers are forked after this hook and inherit the variable.

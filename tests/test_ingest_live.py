@@ -142,7 +142,7 @@ def test_workers_commit_through_the_writer_process_and_survive_its_death(
     server = LiveServer(server_env(published_site, sqlite_url)).start()
     try:
         children = psutil.Process(server.proc.pid).children()
-        (writer,) = [p for p in children if "feedback_api.store.writer_process" in p.cmdline()]
+        (writer,) = [p for p in children if "feedback_api.writer_loop" in p.cmdline()]
         acknowledged = {}
         for _ in range(20):
             status, answer, _ = post(server.url, rating())

@@ -28,7 +28,6 @@ import selectors
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 from datetime import datetime
@@ -285,7 +284,7 @@ def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m feedback_api.store.writer_process")
+    parser = argparse.ArgumentParser(prog="python -m feedback_api.writer_loop")
     parser.add_argument(
         "--socket", required=True, help="Unix socket to listen on: a path, or @name (abstract)"
     )
@@ -305,7 +304,3 @@ def main(argv: list[str] | None = None) -> int:
     server.listen()
     server.serve_forever()
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
