@@ -41,14 +41,18 @@ def when_ready(server) -> None:
 def _start_writer(server) -> None:
     # An abstract socket: nothing on disk to clean up, even after a SIGKILL.
     path = f"@tideway-writer-{os.getpid()}-{secrets.token_hex(8)}"
+    # It supervises the writer itself, which it starts again should it die.
     writer = subprocess.Popen([sys.executable, "-m", "feedback_api.writer_loop", "--socket", path])
     _children.append(writer)
     if wait_until_listening(path, proc=writer):
-        # Workers are forked after this hook and inherit the variable.
-        os.environ["TIDEWAY_WRITER_SOCKET"] = path
-        server.log.info("Writer process %s on %s", writer.pid, path)
+        server.log.info("Writer process on %s (supervisor pid %s)", path, writer.pid)
+    elif writer.poll() is None:
+        server.log.warning("Writer process not listening yet; workers commit their own until it is")
     else:
         server.log.warning("Writer process did not start; each worker commits its own")
+        return
+    # Workers are forked after this hook and inherit the variable.
+    os.environ["TIDEWAY_WRITER_SOCKET"] = path
 
 
 def on_exit(server) -> None:

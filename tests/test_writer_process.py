@@ -8,11 +8,15 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -212,3 +216,43 @@ def test_a_process_of_another_user_is_turned_away(sqlite_url):
         server.stop()
         thread.join(timeout=5)
         engine.dispose()
+
+
+def _wait_for(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return value
+
+
+def test_the_supervisor_restarts_a_dead_writer_and_leaves_with_its_server(tmp_path):
+    """A writer that dies is started again; when the process that started the supervisor
+    (gunicorn's master) is gone, the supervisor stops its writer and exits."""
+    pids = tmp_path / "pids"
+    writer = (
+        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(600)"
+    )
+    supervisor = (
+        "from feedback_api.store.writer_process import Supervisor; "
+        f"Supervisor([{sys.executable!r}, '-c', {writer!r}], poll=0.05).run()"
+    )
+    master = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {supervisor!r}]); "
+         "time.sleep(600)"],
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    try:
+        started = lambda: pids.read_text().split() if pids.exists() else []  # noqa: E731
+        (first,) = _wait_for(started)
+        (sup,) = _wait_for(lambda: psutil.Process(master.pid).children())
+        os.kill(int(first), signal.SIGKILL)
+        _, second = _wait_for(lambda: len(started()) == 2 and started())
+        assert psutil.pid_exists(int(second))
+        master.kill()  # the server dies without stopping its children
+        master.wait()
+        _wait_for(lambda: not psutil.pid_exists(int(second)), timeout=10)
+        sup.wait(timeout=10)
+    finally:
+        master.kill()
