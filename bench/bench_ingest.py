@@ -6,6 +6,10 @@ connections on loopback, and prints req/s, p50/p99 and the ratio ingest/no-op, f
 (WAL, synchronous=FULL) and PostgreSQL (fsync on). Ratios, not absolute numbers, are the
 result: these machines are noisy.
 
+A third server, the durable no-op (`durable_noop_app`), only appends each body to a file
+and fdatasyncs it, group-committed, before answering: its ratio to the no-op is the ceiling
+any power-loss-safe ingest can reach on this machine with this configuration.
+
     .venv/bin/python bench/bench_ingest.py [--seconds 10] [--rounds 3]
 """
 
@@ -120,7 +124,10 @@ def main() -> int:
         sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
         upgrade(sqlite_url)
         noop = {**common, "TIDEWAY_WRITER_PROCESS": "false"}  # it has nothing to commit
-        runs: dict[str, list[dict[str, float]]] = {"noop": [], "sqlite": [], "postgres": []}
+        durable = {**noop, "TIDEWAY_BENCH_DURABLE_DIR": str(tmp)}
+        runs: dict[str, list[dict[str, float]]] = {
+            "noop": [], "durable": [], "sqlite": [], "postgres": []
+        }  # fmt: skip
         with services.postgres_server() as pg:
             pg_url = pg.create_database("bench")
             upgrade(pg_url)
@@ -130,6 +137,9 @@ def main() -> int:
             for n in range(1, args.rounds + 1):
                 runs["noop"].append(measure(f"no-op, round {n}", "bench.noop_app:app", noop,
                                             args.seconds))  # fmt: skip
+                runs["durable"].append(measure(f"durable no-op, round {n}",
+                                               "bench.durable_noop_app:app", durable,
+                                               args.seconds))  # fmt: skip
                 for store, (label, url) in stores.items():
                     runs[store].append(measure(
                         f"ingest, {label}, round {n}", "feedback_api.wsgi:application",
@@ -140,12 +150,17 @@ def main() -> int:
             for kind, results in runs.items()
         }
         print()
+        ceiling = median["durable"]["rps"] / median["noop"]["rps"]
+        print(f"median ratio durable no-op/no-op: {ceiling:.2f} req/s, "
+              f"{median['noop']['cpu_us'] / median['durable']['cpu_us']:.2f} by server CPU "
+              f"per request; p99 {median['durable']['p99']:.2f} ms")  # fmt: skip
         for store, target in (("sqlite", 0.8), ("postgres", 0.7)):
             ratio = median[store]["rps"] / median["noop"]["rps"]
             cpu_ratio = median["noop"]["cpu_us"] / median[store]["cpu_us"]
             print(f"median ratio ingest/no-op, {store:<9}: {ratio:.2f} req/s (target >= {target}), "
                   f"{cpu_ratio:.2f} by server CPU per request; "
-                  f"p99 {median[store]['p99']:.2f} ms (target <= 15)")  # fmt: skip
+                  f"p99 {median[store]['p99']:.2f} ms (target <= 15); "
+                  f"{ratio / ceiling:.2f} of the durable no-op")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
