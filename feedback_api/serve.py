@@ -46,6 +46,9 @@ def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
         "--worker-class", "gthread",
         "--threads", str(settings.threads),
         "--graceful-timeout", "5",
+        # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a
+        # second server on the machine takes it over, and either one removes it on exit.
+        "--no-control-socket",
         "feedback_api.wsgi:application",
     ]  # fmt: skip
 
