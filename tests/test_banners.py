@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.conftest import make_docs_repo, run_git
 
 pytestmark = pytest.mark.browser
 
+SCRIPTS_PARTIAL = "partials/tideway-scripts.html"
 LEGACY = "---\nowner: docs-team\n---\n# Legacy\n\nA page that only version 0.0 has.\n"
 
 
@@ -53,11 +55,20 @@ def three_versions(tmp_path_factory) -> Host:
     base = tmp_path_factory.mktemp("banners")
     repo = make_docs_repo(base / "repo")
     (repo / "docs" / "legacy.md").write_text(LEGACY)
-    run_git(repo, "add", "docs/legacy.md")
-    run_git(repo, "commit", "-qm", "a page for 0.0 only")
+    # 0.0 is built from a commit whose theme knows nothing of banners (no `outdated` block,
+    # no version script): the plugin fills the slot itself there.
+    main, scripts = repo / "overrides" / "main.html", repo / "overrides" / SCRIPTS_PARTIAL
+    current = main.read_text(), scripts.read_text()
+    block = re.compile(r"\{% block outdated %\}.*?\{% endblock %\}", re.S)
+    main.write_text(block.sub("", current[0]))
+    scripts.write_text("\n".join(ln for ln in current[1].splitlines() if "versions.js" not in ln))
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-qm", "a page for 0.0 only, an old theme")
     old = run_git(repo, "rev-parse", "HEAD")
+    main.write_text(current[0])
+    scripts.write_text(current[1])
     run_git(repo, "rm", "-q", "docs/legacy.md")
-    run_git(repo, "commit", "-qm", "legacy page removed")
+    run_git(repo, "commit", "-qam", "legacy page removed, the theme's banner")
     plan = Plan(
         (VersionSpec("0.1", "", ("latest",)), VersionSpec("0.0", old, title="0.0 (old)")),
         "latest",
@@ -106,6 +117,16 @@ def test_an_old_version_says_so_and_links_to_the_same_page_in_latest(
     link.click()
     page.wait_for_url(f"{three_versions.url}/latest/quickstart/")
     assert page.locator("[data-md-component=outdated]").is_hidden()
+
+
+def test_the_theme_makes_the_banner_and_the_plugin_fills_in_for_an_old_theme(three_versions):
+    old = (three_versions.site / "0.0" / "quickstart" / "index.html").read_text()
+    new = (three_versions.site / "0.2" / "quickstart" / "index.html").read_text()
+    for html in (old, new):
+        assert html.count('data-tideway-banner="') == 1
+    # The plugin's: with the version script inline. The theme's: the script as an asset.
+    assert "__tidewayVersions" in old and "assets/tideway/versions.js" not in old
+    assert "__tidewayVersions" not in new and "assets/tideway/versions.js" in new
 
 
 def test_a_page_missing_from_latest_links_to_its_home(page, three_versions):

@@ -1,10 +1,12 @@
 """What readers of old, new and moved pages see: banners, the version switch, redirects, 404.
 
-The plugin injects the banner into Material's outdated slot of every page it builds, so a
-version built from an old git ref (whose own overrides know nothing of banners) gets one
-too: no hand-written override per version. Which page of the latest version the banner
-points to is decided in the browser from that version's manifest, because an old version
-is not rebuilt when a newer one is published.
+The theme shows the banner of a version that is not the default one (`overrides/main.html`
+fills Material's `outdated` slot with `partials/tideway-banner.html`) and loads the version
+script, so a build by any Material-compatible theme (Zensical too) has both. A version built
+from an old git ref, whose overrides know nothing of banners, leaves the slot empty: the
+plugin renders the same partial into it, with the version script inline. Which page of the
+latest version the banner points to is decided in the browser from that version's
+manifest, because an old version is not rebuilt when a newer one is published.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import json
 import re
 from pathlib import Path
 
+import jinja2
+
+# The theme's own files, linked here so that the plugin renders what the theme would.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
@@ -21,12 +26,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 OUTDATED_SLOT_ATTR = 'data-md-component="outdated"'
 EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
 
-OUTDATED_TEXT = (
-    "You are reading version <strong>{version}</strong>, which is not the latest release."
+_BANNER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+    (TEMPLATES / "tideway-banner.html").read_text(encoding="utf-8")
 )
-UNRELEASED_TEXT = "You are reading version <strong>{version}</strong>, which is not yet released."
-LATEST_LINK = "Read this page in the latest release."
-
 # Runs on every page (and again after each instant navigation): points the banner link to
 # the same page in the latest release when that page exists there, and makes the version
 # selector keep the page. Both read feedback-manifest.json of the target version.
@@ -36,20 +38,21 @@ VERSIONS_SCRIPT = (
 
 
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
-    kind = "unreleased" if dev else "outdated"
-    text = (UNRELEASED_TEXT if dev else OUTDATED_TEXT).format(version=html.escape(version))
-    # Without JavaScript the link still leads to the latest release's home.
-    home = "../" * (page_url.count("/") + 1) + f"{default_alias}/"
+    """The theme's banner partial, as the theme renders it on the page at `page_url`."""
+    base_url = "/".join([".."] * page_url.count("/")) or "."  # MkDocs' relative root
+    config = {"extra": {"tideway": {"version": version, "dev": dev},
+                        "version": {"default": default_alias}}}  # fmt: skip
+    inner = _BANNER.render(config=config, base_url=base_url).strip()
+    # The box Material puts around a theme's `outdated` block.
     return (
-        f'<aside class="md-banner md-banner--warning" data-tideway-banner="{kind}">'
-        f'<div class="md-banner__inner md-grid md-typeset">{text} '
-        f'<a href="{home}" data-tideway-latest="{html.escape(default_alias)}">{LATEST_LINK}</a>'
-        "</div></aside>"
+        '<aside class="md-banner md-banner--warning">'
+        f'<div class="md-banner__inner md-grid md-typeset">{inner}</div></aside>'
     )
 
 
 def inject(output: str, version: str, dev: bool, default_alias: str, page_url: str) -> str:
-    """Fill Material's empty outdated slot and add the version script; other themes: as is."""
+    """Fill Material's outdated slot when the theme left it empty (a build from an old ref),
+    and add the version script; a page whose theme fills it, or another theme: as is."""
     # str.find first: the regex alone, tried at every <div of every page, costs more.
     at = output.find(OUTDATED_SLOT_ATTR)
     match = EMPTY_OUTDATED_SLOT.match(output, output.rfind("<div", 0, at)) if at != -1 else None

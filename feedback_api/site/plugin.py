@@ -50,8 +50,10 @@ OPTION_HELP = {
     "stale; the publish command's freshness gate fails on stale pages.",
     "redirects": "Moved pages: `old.md: new.md` (source paths). Each old path gets a page "
     "that sends the reader, anchor included, to the new one.",
-    "banners": "Fill Material's outdated banner (and the *not yet released* banner) and keep "
-    "the reader on the same page when the version selector changes version.",
+    "banners": "On pages whose theme leaves Material's outdated banner empty (a version built "
+    "from an old ref), fill it (or the *not yet released* banner) and add the script that "
+    "keeps the reader on the same page when the version selector changes version. This "
+    "repository's `overrides/` does both itself.",
 }
 
 

@@ -1,0 +1,86 @@
+(function () {
+  if (window.__tidewayVersions) return;
+  window.__tidewayVersions = true;
+  var manifests = {};
+  function versionRoot() {
+    return typeof __md_scope !== "undefined" ? __md_scope : new URL("./", location);
+  }
+  function pageOf(root) {
+    var path = decodeURI(location.pathname);
+    var base = decodeURI(root.pathname);
+    return path.indexOf(base) === 0 ? path.slice(base.length) : "";
+  }
+  function hasPage(target, page) {
+    var key = target.href;
+    if (!manifests[key]) {
+      manifests[key] = fetch(new URL("feedback-manifest.json", target))
+        .then(function (r) { return r.ok ? r.json() : { pages: [] }; })
+        .catch(function () { return { pages: [] }; });
+    }
+    return manifests[key].then(function (m) {
+      return (m.pages || []).some(function (p) { return p.url === page; });
+    });
+  }
+  function samePageIn(target) {
+    var page = pageOf(versionRoot());
+    return hasPage(target, page).then(function (found) {
+      return found ? new URL(encodeURI(page), target) : target;
+    });
+  }
+  var versions = null;
+  function siteVersions() {
+    if (!versions) {
+      versions = fetch(new URL("../versions.json", versionRoot()))
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .catch(function () { return []; });
+    }
+    return versions;
+  }
+  // A build without the tideway plugin (Zensical) does not know its own version: it is the
+  // version root's name in versions.json, and one listed before the default is unreleased.
+  function describe(banner, latestAlias) {
+    var name = decodeURI(versionRoot().pathname).split("/").filter(Boolean).pop();
+    siteVersions().then(function (list) {
+      var index = function (test) {
+        for (var i = 0; i < list.length; i++) if (test(list[i])) return i;
+        return -1;
+      };
+      var mine = index(function (v) {
+        return v.version === name || (v.aliases || []).indexOf(name) !== -1;
+      });
+      var latest = index(function (v) {
+        return v.version === latestAlias || (v.aliases || []).indexOf(latestAlias) !== -1;
+      });
+      if (mine === -1) return;
+      var kind = latest !== -1 && mine < latest ? "unreleased" : "outdated";
+      banner.setAttribute("data-tideway-banner", kind);
+      banner.querySelectorAll("[data-tideway-when]").forEach(function (part) {
+        part.hidden = part.getAttribute("data-tideway-when") !== kind;
+      });
+      banner.querySelectorAll("[data-tideway-current]").forEach(function (strong) {
+        strong.textContent = list[mine].version;
+      });
+    });
+  }
+  function updateBanner() {
+    var link = document.querySelector("[data-tideway-latest]");
+    if (!link) return;
+    var alias = link.getAttribute("data-tideway-latest");
+    var current = document.querySelector("[data-tideway-current]");
+    if (current && !current.textContent.trim()) describe(link.closest("[data-tideway-banner]"), alias);
+    var latest = new URL(alias + "/", new URL("../", versionRoot()));
+    samePageIn(latest).then(function (url) { link.href = url.href + location.hash; });
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".md-version__link");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+    event.preventDefault();
+    event.stopPropagation();
+    samePageIn(new URL(link.href)).then(function (url) { location.href = url.href; });
+  }, true);
+  if (window.document$ && window.document$.subscribe) {
+    window.document$.subscribe(updateBanner);
+  } else {
+    updateBanner();
+  }
+})();
