@@ -1,4 +1,5 @@
-"""gunicorn server hooks: the writer process, and (for `make serve`) the SLA sweep loop.
+"""gunicorn server hooks: the writer process, (for `make serve`) the SLA sweep loop, and a
+worker's quick shutdown run once.
 
 Both are child processes of the master, started before the workers, not threads in it: a
 thread running in the master would be forked into every worker mid-flight (held locks and
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 
@@ -64,3 +66,22 @@ def on_exit(server) -> None:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+def post_worker_init(worker) -> None:
+    """A worker's quick shutdown runs once, whatever number of signals asks for it.
+
+    Ctrl-C sends SIGINT to every process of the group, and the master then sends its workers
+    SIGQUIT. A gthread worker's handler shuts its thread pool down under a lock; the second
+    handler, run inside the first, waits for that same lock for ever, and the master
+    SIGKILLs the worker after the graceful timeout ("Perhaps out of memory?").
+    """
+    quit_now = worker.handle_quit
+
+    def quit_once(sig, frame) -> None:
+        for name in (signal.SIGINT, signal.SIGQUIT):
+            signal.signal(name, signal.SIG_IGN)
+        quit_now(sig, frame)
+
+    for name in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(name, quit_once)

@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 
+from feedback_api import gunicorn_hooks
 from tests import services
 from tests.conftest import ROOT, count_rows, make_docs_repo
 
@@ -96,3 +98,25 @@ def test_a_path_without_a_version_gets_the_sites_root_404(live_server, browser, 
     # The root 404 sends the reader to the same page in the default version.
     page.wait_for_url(f"{live_server.url}/latest/quickstart/", timeout=10_000)
     page.close()
+
+
+def test_a_workers_quick_shutdown_runs_once_however_many_signals_ask():
+    """Ctrl-C reaches a worker as SIGINT, and its master's SIGQUIT follows: run inside the
+    first, a second shutdown deadlocks a gthread worker (gunicorn_hooks.post_worker_init)."""
+    calls = []
+
+    class Worker:
+        def handle_quit(self, sig, frame):
+            calls.append(sig)
+            os.kill(os.getpid(), signal.SIGQUIT)  # the master's, while this one runs
+            time.sleep(0.05)  # Python runs a pending handler between two instructions
+
+    saved = {name: signal.getsignal(name) for name in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        gunicorn_hooks.post_worker_init(Worker())
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+    finally:
+        for name, handler in saved.items():
+            signal.signal(name, handler)
+    assert calls == [signal.SIGINT]
