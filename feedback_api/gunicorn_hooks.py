@@ -35,16 +35,30 @@ def when_ready(server) -> None:
     if interval <= 0:
         server.log.info("SLA sweep off (TIDEWAY_SWEEP_INTERVAL_SECONDS=0)")
         return
-    loop = subprocess.Popen([sys.executable, "-m", "feedback_api.sweep_loop"])
+    loop = _spawn([sys.executable, "-m", "feedback_api.sweep_loop"])
     _children.append(loop)
     server.log.info("SLA sweep and mail every %s s (pid %s)", interval, loop.pid)
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    """Start a child that the master stops (SIGTERM) after its workers.
+
+    It starts with SIGINT ignored (kept across exec, and by Python): Ctrl-C reaches the
+    whole process group, and one pressed while the child still imports would end it with a
+    KeyboardInterrupt traceback. A child may still install its own SIGINT handler.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.Popen(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start_writer(server) -> None:
     # An abstract socket: nothing on disk to clean up, even after a SIGKILL.
     path = f"@tideway-writer-{os.getpid()}-{secrets.token_hex(8)}"
     # It supervises the writer itself, which it starts again should it die.
-    writer = subprocess.Popen([sys.executable, "-m", "feedback_api.writer_loop", "--socket", path])
+    writer = _spawn([sys.executable, "-m", "feedback_api.writer_loop", "--socket", path])
     _children.append(writer)
     if wait_until_listening(path, proc=writer):
         server.log.info("Writer process on %s (supervisor pid %s)", path, writer.pid)
@@ -68,20 +82,26 @@ def on_exit(server) -> None:
             child.kill()
 
 
-def post_worker_init(worker) -> None:
+def _already_quitting(_sig, _frame) -> None:
+    pass
+
+
+def post_fork(server, worker) -> None:
     """A worker's quick shutdown runs once, whatever number of signals asks for it.
 
     Ctrl-C sends SIGINT to every process of the group, and the master then sends its workers
     SIGQUIT. A gthread worker's handler shuts its thread pool down under a lock; the second
     handler, run inside the first, waits for that same lock for ever, and the master
-    SIGKILLs the worker after the graceful timeout ("Perhaps out of memory?").
+    SIGKILLs the worker after the graceful timeout ("Perhaps out of memory?"). Set here,
+    before the worker installs its handlers, it also covers a worker still loading the app.
     """
     quit_now = worker.handle_quit
 
     def quit_once(sig, frame) -> None:
+        # A handler that does nothing, not SIG_IGN: a signal already caught but not yet
+        # handled would then raise "Signal 3 ignored due to race condition".
         for name in (signal.SIGINT, signal.SIGQUIT):
-            signal.signal(name, signal.SIG_IGN)
+            signal.signal(name, _already_quitting)
         quit_now(sig, frame)
 
-    for name in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(name, quit_once)
+    worker.handle_quit = quit_once  # what the worker's init_signals() installs

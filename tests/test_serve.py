@@ -11,9 +11,13 @@ import time
 import urllib.request
 import uuid
 
+import psutil
+
 from feedback_api import gunicorn_hooks
+from feedback_api.config import load_settings
+from feedback_api.serve import gunicorn_args
 from tests import services
-from tests.conftest import ROOT, count_rows, make_docs_repo
+from tests.conftest import ROOT, LiveServer, count_rows, make_docs_repo
 
 
 def start_serve(repo, env):
@@ -102,7 +106,7 @@ def test_a_path_without_a_version_gets_the_sites_root_404(live_server, browser, 
 
 def test_a_workers_quick_shutdown_runs_once_however_many_signals_ask():
     """Ctrl-C reaches a worker as SIGINT, and its master's SIGQUIT follows: run inside the
-    first, a second shutdown deadlocks a gthread worker (gunicorn_hooks.post_worker_init)."""
+    first, a second shutdown deadlocks a gthread worker (gunicorn_hooks.post_fork)."""
     calls = []
 
     class Worker:
@@ -113,10 +117,49 @@ def test_a_workers_quick_shutdown_runs_once_however_many_signals_ask():
 
     saved = {name: signal.getsignal(name) for name in (signal.SIGINT, signal.SIGQUIT)}
     try:
-        gunicorn_hooks.post_worker_init(Worker())
+        worker = Worker()
+        gunicorn_hooks.post_fork(None, worker)
+        for name in (signal.SIGINT, signal.SIGQUIT):  # as the worker's init_signals() does
+            signal.signal(name, worker.handle_quit)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.1)
     finally:
         for name, handler in saved.items():
             signal.signal(name, handler)
     assert calls == [signal.SIGINT]
+
+
+def ctrl_c(server: LiveServer) -> str:
+    """SIGINT to the server's whole process group, as a terminal's Ctrl-C sends it."""
+    os.killpg(server.proc.pid, signal.SIGINT)
+    out, _ = server.proc.communicate(timeout=30)
+    assert server.proc.returncode == 0, out
+    return out
+
+
+def test_ctrl_c_stops_every_process_at_once_and_quietly(published_site, sqlite_url):
+    """Master, workers, writer and its supervisor, sweep loop: no traceback, and no worker
+    left to the master's SIGKILL."""
+    server = LiveServer(
+        {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(published_site.site_dir)}
+    )
+    settings = load_settings(port=server.port, workers=server.workers)
+    server.proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *gunicorn_args(settings, sweep=True)],
+        env=server.env, cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        services.wait_for_port(server.port, proc=server.proc)
+        services.wait_for_http(f"{server.url}/healthz", proc=server.proc)
+        for _ in range(4):
+            get(f"{server.url}/latest/quickstart/")
+        children = psutil.Process(server.proc.pid).children(recursive=True)
+        out = ctrl_c(server)
+    finally:
+        if server.proc.poll() is None:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    assert "SIGKILL" not in out, out
+    psutil.wait_procs(children, timeout=10)
+    assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
