@@ -79,7 +79,7 @@ HOOK_SECONDS: list[float] = []
 
 def time_the_plugins_events() -> None:
     """Add up the CPU time spent inside the plugin's own events, build by build."""
-    from feedback_api.site.plugin import TidewayPlugin
+    from tideway_site.plugin import TidewayPlugin
 
     def timed(event):
         def run(self, *args, **kwargs):

@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from feedback_api.config import load_settings  # noqa: E402
-from feedback_api.serve import gunicorn_args  # noqa: E402
-from feedback_api.site import publish  # noqa: E402
+from feedback_api.run.serve import gunicorn_args  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from tests import services  # noqa: E402
+from tideway_site import publish  # noqa: E402
 
 LUA = Path(__file__).with_name("post_feedback.lua")
 

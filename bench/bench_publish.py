@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 from bench.bench_build import make_docs  # noqa: E402
-from feedback_api.site import branch, publish  # noqa: E402
-from feedback_api.site.versions import Plan, VersionSpec  # noqa: E402
+from tideway_site import branch, publish  # noqa: E402
+from tideway_site.versions import Plan, VersionSpec  # noqa: E402
 
 GIT = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@tideway.invalid"]
 

@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 
 from feedback_api import create_app  # noqa: E402
-from feedback_api.accounts import create_token, create_user  # noqa: E402
+from feedback_api.review.accounts import create_token, create_user  # noqa: E402
+from feedback_api.review.core.policy import PRIORITIES  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from feedback_api.store.models import Task  # noqa: E402
-from feedback_api.triage_policy import PRIORITIES  # noqa: E402
 
 SUBMISSIONS = 1_000_000
 OPEN_TASKS = 10_000
@@ -168,7 +168,7 @@ def run(args) -> int:
             print(f"Seeding {SUBMISSIONS:,} submissions and {OPEN_TASKS:,} open tasks ({store})")
             seed(app, random.Random(7))
         with app.extensions["store"].transaction() as session:
-            from feedback_api.accounts import find_user
+            from feedback_api.review.accounts import find_user
 
             token = create_token(session, find_user(session, "r0"), "bench")
         headers = {"Authorization": f"Bearer {token}"}

@@ -9,11 +9,11 @@ from flask import Flask, jsonify
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .catalog import SiteCatalog
 from .config import load_settings, resolve_secret
-from .errors import register_error_handlers
-from .http_input import MAX_BODY
-from .metrics import Metrics
+from .http.body import MAX_BODY
+from .http.errors import register_error_handlers
+from .http.metrics import Metrics
+from .ingest.catalog import SiteCatalog
 from .store import Store
 from .store.models import Feedback
 from .store.writer import GroupCommitter
@@ -58,10 +58,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             max_age=600,
         )
 
-    from . import cli, health, ingest
-    from .limits import install_limits
-    from .metrics import bp as metrics_bp
-    from .openapi import build_openapi
+    from .http import health
+    from .http.limits import install_limits
+    from .http.metrics import bp as metrics_bp
+    from .http.openapi import build_openapi
+    from .ingest import endpoints as ingest
+    from .run import cli
 
     install_limits(app)
     app.register_blueprint(ingest.bp)
@@ -74,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_dashboard(app)
 
     # Review work: feedback lands on tasks; the reviewer API and the unsubscribe link.
-    from .review_context import init_review
+    from .review.context import init_review
 
     init_review(app)
 

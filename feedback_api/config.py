@@ -204,7 +204,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return url
 
-    # -- Review work: triage, SLA, the sweep and the readers' mail (feedback_api/tasks.py) --
+    # -- Review work: triage, SLA, the sweep and the readers' mail (feedback_api/review/tasks.py) --
     triage_policy_file: Path | None = Field(
         None,
         description="YAML file of the triage and SLA policy (service levels, business "

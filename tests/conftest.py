@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, text
 
 from feedback_api import create_app
 from feedback_api.config import load_settings
-from feedback_api.serve import gunicorn_args
-from feedback_api.site import publish
+from feedback_api.run.serve import gunicorn_args
 from feedback_api.store import upgrade
 from tests import services
+from tideway_site import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"

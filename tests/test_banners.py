@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from feedback_api.site import publish
-from feedback_api.site.versions import Plan, VersionSpec
 from tests.conftest import make_docs_repo, run_git
+from tideway_site import publish
+from tideway_site.versions import Plan, VersionSpec
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import re
 import uuid
 
 from feedback_api import create_app
-from feedback_api.site import publish
 from tests.conftest import TEST_SECRET, make_docs_repo
+from tideway_site import publish
 
 
 def rating(version: str, page: str = "quickstart/") -> dict:

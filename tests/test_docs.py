@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from feedback_api.config import ENV_PREFIX, Settings
-from feedback_api.errors import ERROR_CODES
-from feedback_api.schemas import FeedbackIn, FeedbackOut
-from feedback_api.site import gates
+from feedback_api.http.errors import ERROR_CODES
+from feedback_api.ingest.schemas import FeedbackIn, FeedbackOut
 from tests.conftest import ROOT, make_docs_repo
+from tideway_site import gates
 
 DOCS = ROOT / "docs"
 LEDGER = ROOT / gates.DEFAULT_LEDGER
@@ -52,7 +52,7 @@ def test_every_api_field_and_error_code_is_in_the_built_api_reference(published_
 
 
 def test_every_plugin_option_is_in_the_built_plugin_reference(published_site):
-    from feedback_api.site.plugin import TidewayConfig
+    from tideway_site.plugin import TidewayConfig
 
     html = built(published_site, "reference/plugin")
     for name, _option in TidewayConfig._schema:

@@ -12,10 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from feedback_api import notify
+from feedback_api.review import notify
+from feedback_api.review.core.policy import TriagePolicy
+from feedback_api.review.sweep import sweep
 from feedback_api.store.models import Feedback, Outbox
-from feedback_api.sweep import sweep
-from feedback_api.triage_policy import TriagePolicy
 from tests import review_fixtures, services
 from tests.review_fixtures import send
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from feedback_api.site import manifest as manifest_module
-from feedback_api.site.htmlpage import read_page
-from feedback_api.site.plugin import OPTION_HELP, TidewayConfig
 from tests.conftest import make_docs_repo, run_git
+from tideway_site import manifest as manifest_module
+from tideway_site.htmlpage import read_page
+from tideway_site.plugin import OPTION_HELP, TidewayConfig
 
 MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 

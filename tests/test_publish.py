@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from feedback_api.site import publish
 from tests.conftest import ROOT, make_docs_repo, run_git
+from tideway_site import publish
 
 
 def test_two_versions_published_with_latest_as_default(published_site):

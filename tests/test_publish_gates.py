@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from feedback_api.site import gates
-from feedback_api.site.publish import publish, repo_plan
-from feedback_api.site.versions import parse_plan
 from tests.conftest import ROOT, run_git
+from tideway_site import gates
+from tideway_site.publish import publish, repo_plan
+from tideway_site.versions import parse_plan
 
 MKDOCS_YML = """site_name: Small
 theme:
@@ -233,7 +233,7 @@ def test_the_products_versions_yml_names_a_commit_of_this_repository():
         if spec.ref:
             assert run_git(ROOT, "cat-file", "-t", spec.ref) == "commit"
         else:
-            from feedback_api.site.publish import project_version
+            from tideway_site.publish import project_version
 
             assert spec.version == project_version(ROOT)
     assert len(plan.versions) >= 2

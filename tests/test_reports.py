@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import insert, update
 
-from feedback_api.reports import neutralise, to_csv
+from feedback_api.review.reports import neutralise, to_csv
 from feedback_api.store.models import Feedback, Task
 from tests import review_fixtures
 from tests.review_fixtures import send

@@ -262,7 +262,7 @@ def test_users_cli(app, reviewers):
     assert again.exit_code != 0 and "already a user called dana" in again.output
     from werkzeug.security import check_password_hash
 
-    from feedback_api.accounts import find_user
+    from feedback_api.review.accounts import find_user
 
     with app.extensions["store"].transaction() as session:
         assert check_password_hash(find_user(session, "dana").password_hash, "s3cret-pass")

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from feedback_api.review.core.policy import PRIORITIES, PriorityRule, TriagePolicy
 from feedback_api.store import upgrade
-from feedback_api.triage_policy import PRIORITIES, PriorityRule, TriagePolicy
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"

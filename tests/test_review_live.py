@@ -14,7 +14,7 @@ import uuid
 import psutil
 
 from feedback_api.config import load_settings
-from feedback_api.serve import gunicorn_args
+from feedback_api.run.serve import gunicorn_args
 from tests import services
 from tests.conftest import ROOT, TEST_SECRET
 from tests.test_mail_loop import SmtpServer

@@ -13,9 +13,9 @@ import uuid
 
 import psutil
 
-from feedback_api import gunicorn_hooks
 from feedback_api.config import load_settings
-from feedback_api.serve import gunicorn_args
+from feedback_api.run import gunicorn_hooks
+from feedback_api.run.serve import gunicorn_args
 from tests import services
 from tests.conftest import ROOT, LiveServer, count_rows, make_docs_repo
 

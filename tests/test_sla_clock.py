@@ -7,9 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedback_api.sla import BusinessCalendar, add_working_time, deadlines, parse_duration
-from feedback_api.triage import task_deadlines
-from feedback_api.triage_policy import TriagePolicy
+from feedback_api.review.core.policy import TriagePolicy
+from feedback_api.review.core.sla import (
+    BusinessCalendar,
+    add_working_time,
+    deadlines,
+    parse_duration,
+)
+from feedback_api.review.core.triage import task_deadlines
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

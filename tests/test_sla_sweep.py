@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from feedback_api.review.core.policy import TriagePolicy
+from feedback_api.review.sweep import sweep
 from feedback_api.store import make_engine
 from feedback_api.store.models import Outbox, Task, TaskEvent
-from feedback_api.sweep import sweep
-from feedback_api.triage_policy import TriagePolicy
 from tests import review_fixtures
 from tests.review_fixtures import cli, send
 

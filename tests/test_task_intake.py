@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 
-from feedback_api.page_readers import readers as page_readers
+from feedback_api.review.intake import attach_rows, log_event
+from feedback_api.review.page_readers import readers as page_readers
+from feedback_api.review.sweep import sweep
 from feedback_api.store import make_engine, upgrade
 from feedback_api.store.models import Feedback, Task, TaskEvent
-from feedback_api.sweep import sweep
-from feedback_api.task_intake import attach_rows, log_event
 
 feedback = Feedback.__table__
 PAGE = "reference/api/"  # an ordinary page: five readers in 24 h make its task important

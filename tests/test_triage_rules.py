@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from feedback_api.triage import (
+from feedback_api.review.core.policy import OwnerRule, PolicyError, TriagePolicy, load_policy
+from feedback_api.review.core.triage import (
     IllegalTransition,
     Member,
     PageFacts,
@@ -18,7 +19,6 @@ from feedback_api.triage import (
     pick_member,
     route_team,
 )
-from feedback_api.triage_policy import OwnerRule, PolicyError, TriagePolicy, load_policy
 
 POLICY = TriagePolicy()
 

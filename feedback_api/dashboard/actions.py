@@ -1,4 +1,4 @@
-"""The dashboard's actions, each one call into the review domain (feedback_api.tasks), which
+"""The dashboard's actions, each one call into the review domain (feedback_api.review.tasks), which
 owns the rules, the state machine, the audit trail and the readers' mail. Here: parse the
 form, call, and turn the domain's refusals into a sentence for the reviewer."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from .. import tasks as work
-from .. import triage
-from ..store.models import Outbox, Task, User
+from feedback_api.review import tasks as work
+from feedback_api.review.core import triage
+from feedback_api.store.models import Outbox, Task, User
 
 # The state changes offered as buttons; `resolve` has its own form (version, change link),
 # and `duplicate` happens by merging.
@@ -64,7 +64,7 @@ def preview_resolution(task_id: int, version: str, fix_url: str) -> dict:
                 .where(Task.id == task_id)
                 .values(fixed_in_version=version or None, fix_url=fix_url or None)
             )
-            from .. import notify
+            from feedback_api.review import notify
 
             count = notify.enqueue_resolved(conn, task_id, _settings().public_url, _now())
             mail = conn.execute(

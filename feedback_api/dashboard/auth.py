@@ -15,7 +15,8 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..limits import client_key, limiter, limiter_retry_after
+from feedback_api.http.limits import client_key, limiter, limiter_retry_after
+
 from . import bp
 
 # Checked when the account does not exist, so that a wrong name costs as long as a wrong
@@ -24,7 +25,7 @@ _DUMMY_HASH = generate_password_hash("not-a-password")
 
 
 def _users():
-    from ..store.models import User
+    from feedback_api.store.models import User
 
     return User
 

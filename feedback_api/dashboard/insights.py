@@ -1,6 +1,6 @@
 """Insights: helpfulness over time, the least helpful pages in latest, before and after each
 fix, and the service levels per team; every table's numbers also as CSV. The numbers come
-from the review domain's reports (feedback_api.reports); this module only shapes them."""
+from the review domain's reports (feedback_api.review.reports); this module only shapes them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Response, abort, current_app, render_template, request
 
-from .. import reports
+from feedback_api.review import reports
+
 from . import bp, charts, links
 from .auth import signed_in
 

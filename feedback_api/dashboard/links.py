@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 
 from flask import current_app
 
-from ..catalog import CatalogUnavailable
+from feedback_api.ingest.catalog import CatalogUnavailable
 
 LATEST = "latest"
 

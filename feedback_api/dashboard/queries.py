@@ -9,9 +9,9 @@ import dataclasses
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import tasks as work
-from ..store.models import Task, User
-from ..triage import OPEN_STATES
+from feedback_api.review import tasks as work
+from feedback_api.review.core.triage import OPEN_STATES
+from feedback_api.store.models import Task, User
 
 FACETS = {
     "state": Task.state,

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
-from .. import tasks as work
+from feedback_api.review import tasks as work
+
 from . import actions, bp, queries
 from .auth import safe_next, signed_in
 from .present import (

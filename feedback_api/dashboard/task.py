@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import tasks as work
-from ..store.models import User
+from feedback_api.review import tasks as work
+from feedback_api.store.models import User
+
 from . import actions, bp, links
 from .auth import signed_in
 from .present import (

@@ -286,7 +286,7 @@ def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m feedback_api.writer_loop")
+    parser = argparse.ArgumentParser(prog="python -m feedback_api.run.writer_loop")
     parser.add_argument(
         "--socket", required=True, help="Unix socket to listen on: a path, or @name (abstract)"
     )
@@ -299,9 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     # workers have stopped, sends SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not args.no_supervise:
-        command = [sys.executable, "-m", "feedback_api.writer_loop", "--socket", args.socket]
+        command = [sys.executable, "-m", "feedback_api.run.writer_loop", "--socket", args.socket]
         return Supervisor([*command, "--no-supervise"]).run()
-    from .. import create_app
+    from feedback_api import create_app
 
     # This process commits; it must not hand submissions to itself.
     app = create_app({"writer_socket": ""})

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from .store.models import ApiToken, User
+from feedback_api.store.models import ApiToken, User
 
 ROLES = ("reviewer", "admin")
 TOKEN_PREFIX = "tdw_"

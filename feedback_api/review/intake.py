@@ -18,11 +18,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Integer, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import notify, page_readers, triage
-from .catalog import CatalogUnavailable, SiteCatalog
-from .store.models import Feedback, Task, TaskEvent, User
-from .store.prepared import Prepared
-from .triage_policy import OwnerRule, TriagePolicy
+from feedback_api.ingest.catalog import CatalogUnavailable, SiteCatalog
+from feedback_api.store.models import Feedback, Task, TaskEvent, User
+from feedback_api.store.prepared import Prepared
+
+from . import notify, page_readers
+from .core import triage
+from .core.policy import OwnerRule, TriagePolicy
 
 feedback = Feedback.__table__
 tasks = Task.__table__

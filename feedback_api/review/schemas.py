@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .triage import ACTIONS
-from .triage_policy import Category, Priority
+from .core.policy import Category, Priority
+from .core.triage import ACTIONS
 
 State = Literal["new", "triaged", "in_progress", "resolved", "wont_fix", "duplicate", "closed"]
 Action = Literal[tuple(a for a in ACTIONS if a != "duplicate")]  # type: ignore[valid-type]

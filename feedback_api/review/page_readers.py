@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Integer, bindparam, delete, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .store.models import PageReader
-from .store.prepared import Prepared
+from feedback_api.store.models import PageReader
+from feedback_api.store.prepared import Prepared
 
 readers = PageReader.__table__
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
 
-from .store.models import Feedback, Outbox, Task, User
+from feedback_api.store.models import Feedback, Outbox, Task, User
 
 CLAIM_FOR = timedelta(minutes=2)
 FIRST_RETRY = timedelta(minutes=1)

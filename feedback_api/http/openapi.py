@@ -11,12 +11,18 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from .config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
+from feedback_api.config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
+from feedback_api.ingest.schemas import ErrorResponse, FeedbackAmend, FeedbackIn, FeedbackOut
+from feedback_api.review.openapi import MODEL_NAMES as REVIEW_MODELS
+from feedback_api.review.openapi import (
+    REQUEST_MODELS,
+    RESPONSE_MODELS,
+    SECURITY_SCHEME,
+    review_paths,
+)
+
+from .body import MAX_BODY
 from .errors import ERROR_CODES
-from .http_input import MAX_BODY
-from .review_openapi import MODEL_NAMES as REVIEW_MODELS
-from .review_openapi import REQUEST_MODELS, RESPONSE_MODELS, SECURITY_SCHEME, review_paths
-from .schemas import ErrorResponse, FeedbackAmend, FeedbackIn, FeedbackOut
 
 REF = "#/components/schemas/{model}"
 

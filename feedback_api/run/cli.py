@@ -8,7 +8,7 @@ import sys
 import click
 from flask import Flask, current_app
 
-from . import store
+from feedback_api import store
 
 
 def register(app: Flask) -> None:
@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
 
 def _register_review(app: Flask) -> None:
     """Users, API tokens, the SLA sweep and mail: thin shells over accounts, sweep, notify."""
-    from . import accounts, notify, sweep
+    from feedback_api.review import accounts, notify, sweep
 
     def store():
         return current_app.extensions["store"]
@@ -74,7 +74,7 @@ def _register_review(app: Flask) -> None:
         """List users: name, role, team, tier, active, e-mail."""
         from sqlalchemy import select
 
-        from .store.models import User
+        from feedback_api.store.models import User
 
         with store().transaction() as session:
             for user in session.scalars(select(User).order_by(User.name)):

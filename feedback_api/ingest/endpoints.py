@@ -18,13 +18,14 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from feedback_api.http.body import read_json_body, validation_error
+from feedback_api.http.errors import APIError
+from feedback_api.http.limits import client_key, ingest_limits
+from feedback_api.store.models import Feedback
+from feedback_api.store.writer_process import WriterError
+
 from .catalog import CatalogUnavailable
-from .errors import APIError
-from .http_input import read_json_body, validation_error
-from .limits import client_key, ingest_limits
 from .schemas import FeedbackAmend, FeedbackIn, FeedbackOut, check_reasons
-from .store.models import Feedback
-from .store.writer_process import WriterError
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
@@ -242,7 +243,7 @@ def amend_feedback(feedback_id: int):
 def _attach_to_task(session, row: Feedback) -> None:
     # Review work: a helpful rating that gained a comment or passage now asks for a person,
     # and an address given with consent now gets its acknowledgement (same transaction).
-    from .task_intake import attach_amended
+    from feedback_api.review.intake import attach_amended
 
     values = {c.key: getattr(row, c.key) for c in Feedback.__table__.columns}
     context = current_app.extensions["review"].intake

@@ -12,10 +12,13 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
+from feedback_api.http.body import read_json_body, validation_error
+from feedback_api.http.errors import APIError
+from feedback_api.store.models import Task, User
+
 from . import accounts, reports, tasks
-from .errors import APIError
-from .http_input import read_json_body, validation_error
-from .review_schemas import (
+from .core.triage import IllegalTransition
+from .schemas import (
     AssignIn,
     MergeIn,
     NoteIn,
@@ -27,8 +30,6 @@ from .review_schemas import (
     TaskOut,
     TransitionIn,
 )
-from .store.models import Task, User
-from .triage import IllegalTransition
 
 bp = Blueprint("review", __name__, url_prefix="/api/v1")
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
+from .policy import PRIORITIES, OwnerRule, PriorityRule, TriagePolicy
 from .sla import Deadlines, deadlines, parse_duration
-from .triage_policy import PRIORITIES, OwnerRule, PriorityRule, TriagePolicy
 
 OPEN_STATES = ("new", "triaged", "in_progress")
 STATES = (*OPEN_STATES, "resolved", "wont_fix", "duplicate", "closed")

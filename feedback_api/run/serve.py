@@ -11,11 +11,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_settings, resolve_secret
+from feedback_api.config import ConfigError, load_settings, resolve_secret
+from feedback_api.review.core.policy import load_owners, load_policy
+from feedback_api.store import upgrade
+from tideway_site import publish
+
 from .gunicorn_hooks import SWEEP_FLAG
-from .site import publish
-from .store import upgrade
-from .triage_policy import load_owners, load_policy
 
 
 def prepare(root: Path, settings) -> None:
@@ -38,7 +39,7 @@ def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
     SLA sweep loop (`TIDEWAY_SWEEP_INTERVAL_SECONDS`) beside the workers.
     """
     return [
-        "--config", "python:feedback_api.gunicorn_hooks",
+        "--config", "python:feedback_api.run.gunicorn_hooks",
         *(("--env", f"{SWEEP_FLAG}=1") if sweep else ()),
         "--bind", f"{settings.host}:{settings.port}",
         "--workers", str(settings.workers),

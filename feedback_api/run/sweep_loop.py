@@ -1,6 +1,6 @@
 """The periodic SLA sweep and mail delivery that `make serve` runs beside gunicorn.
 
-One process, started by gunicorn's master (feedback_api/gunicorn_hooks.py) and stopped with
+One process, started by gunicorn's master (feedback_api/run/gunicorn_hooks.py) and stopped with
 it. Running it on several machines is safe (the sweep claims each task, the sender each
 mail), so nothing has to elect a leader.
 """
@@ -17,7 +17,8 @@ log = logging.getLogger("tideway.sweep")
 
 
 def run(interval: float, once: bool = False) -> int:
-    from . import create_app, notify, sweep
+    from feedback_api import create_app
+    from feedback_api.review import notify, sweep
 
     app = create_app()
     settings = app.config["SETTINGS"]
@@ -43,12 +44,14 @@ def run(interval: float, once: bool = False) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m feedback_api.sweep_loop", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m feedback_api.run.sweep_loop", description=__doc__
+    )
     parser.add_argument("--interval", type=float, help="seconds between rounds")
     parser.add_argument("--once", action="store_true", help="one round, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[sweep] %(message)s")
-    from .config import load_settings
+    from feedback_api.config import load_settings
 
     interval = args.interval or load_settings().sweep_interval_seconds or 60
     return run(interval, args.once)

@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
-from . import notify, page_readers, triage
-from .store.models import Task, User
-from .task_intake import _members, log_event
-from .triage_policy import TriagePolicy
+from feedback_api.store.models import Task, User
+
+from . import notify, page_readers
+from .core import triage
+from .core.policy import TriagePolicy
+from .intake import _members, log_event
 
 tasks = Task.__table__
 users = User.__table__

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 
-from .store.writer_process import wait_until_listening
+from feedback_api.store.writer_process import wait_until_listening
 
 # Set by `gunicorn_args(..., sweep=True)` through gunicorn's --env.
 SWEEP_FLAG = "TIDEWAY_SERVE_SWEEP"
@@ -24,7 +24,7 @@ _children: list[subprocess.Popen] = []
 
 
 def when_ready(server) -> None:
-    from .config import load_settings
+    from feedback_api.config import load_settings
 
     settings = load_settings()
     if settings.writer_process:
@@ -35,7 +35,7 @@ def when_ready(server) -> None:
     if interval <= 0:
         server.log.info("SLA sweep off (TIDEWAY_SWEEP_INTERVAL_SECONDS=0)")
         return
-    loop = _spawn([sys.executable, "-m", "feedback_api.sweep_loop"])
+    loop = _spawn([sys.executable, "-m", "feedback_api.run.sweep_loop"])
     _children.append(loop)
     server.log.info("SLA sweep and mail every %s s (pid %s)", interval, loop.pid)
 
@@ -58,7 +58,7 @@ def _start_writer(server) -> None:
     # An abstract socket: nothing on disk to clean up, even after a SIGKILL.
     path = f"@tideway-writer-{os.getpid()}-{secrets.token_hex(8)}"
     # It supervises the writer itself, which it starts again should it die.
-    writer = _spawn([sys.executable, "-m", "feedback_api.writer_loop", "--socket", path])
+    writer = _spawn([sys.executable, "-m", "feedback_api.run.writer_loop", "--socket", path])
     _children.append(writer)
     if wait_until_listening(path, proc=writer):
         server.log.info("Writer process on %s (supervisor pid %s)", path, writer.pid)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from . import triage
-from .task_intake import IntakeContext, attach_rows, page_facts
-from .triage_policy import OwnerRule, TriagePolicy, load_owners, load_policy
+from .core import triage
+from .core.policy import OwnerRule, TriagePolicy, load_owners, load_policy
+from .intake import IntakeContext, attach_rows, page_facts
 
 # Reports ask for the team of thousands of pages; the answer changes only on a publish.
 TEAMS_TTL = 60.0
@@ -51,7 +51,8 @@ def init_review(app: Flask) -> None:
     app.extensions["review"] = ReviewContext(policy, owners, intake)
     app.extensions["group_commit"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)
 
-    from . import review, unsubscribe
+    from . import api as review
+    from . import unsubscribe
 
     app.register_blueprint(review.bp)
     app.register_blueprint(unsubscribe.bp)

@@ -168,9 +168,9 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
 def _reference_renderers():
     # Imported on use: a build without these markers never loads the API's modules (and
     # their start-up time does not count against the plugin's overhead).
-    from ..config import render_reference
-    from ..openapi import render_markdown
-    from ..triage_policy import TRIAGE_REFERENCE_MARKER, render_policy_reference
+    from feedback_api.config import render_reference
+    from feedback_api.http.openapi import render_markdown
+    from feedback_api.review.core.policy import TRIAGE_REFERENCE_MARKER, render_policy_reference
 
     return {
         CONFIG_REFERENCE_MARKER: render_reference,

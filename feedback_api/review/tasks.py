@@ -13,10 +13,12 @@ from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import notify, triage
-from .store.models import Feedback, Task, TaskEvent, User
-from .task_intake import log_event, recount
-from .triage_policy import PRIORITIES, TriagePolicy
+from feedback_api.store.models import Feedback, Task, TaskEvent, User
+
+from . import notify
+from .core import triage
+from .core.policy import PRIORITIES, TriagePolicy
+from .intake import log_event, recount
 
 
 class TaskConflict(ValueError):

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import ConfigError
+from feedback_api.config import ConfigError
+
 from .sla import BusinessCalendar, parse_duration
 
 Category = Literal["problem", "suggestion", "request", "praise", "complaint"]

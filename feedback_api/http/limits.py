@@ -21,8 +21,8 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from .body import client_hash
 from .errors import APIError
-from .http_input import client_hash
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .review_schemas import (
+from .schemas import (
     AssignIn,
     MergeIn,
     NoteIn,

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, case, func, select, text
 
-from .store.models import Feedback, Task
-from .triage import OPEN_STATES
-from .triage_policy import PRIORITIES
+from feedback_api.store.models import Feedback, Task
+
+from .core.policy import PRIORITIES
+from .core.triage import OPEN_STATES
 
 feedback = Feedback.__table__
 tasks = Task.__table__

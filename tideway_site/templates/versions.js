@@ -1,0 +1,1 @@
+../../overrides/assets/tideway/versions.js
