@@ -15,7 +15,7 @@ import yaml
 
 from feedback_api.config import ENV_PREFIX, Settings
 from feedback_api.http.errors import ERROR_CODES
-from feedback_api.ingest.schemas import FeedbackIn, FeedbackOut
+from feedback_api.ingest.schemas import AMEND_WINDOW, FeedbackIn, FeedbackOut
 from tests.conftest import ROOT, make_docs_repo
 from tideway_site import gates
 
@@ -147,3 +147,12 @@ def test_the_metrics_the_monitoring_page_names_are_served(live_server):
         served = response.read().decode()
     for name in named:
         assert f"# HELP {name} " in served, f"{name} is documented but not served"
+
+
+def test_the_docs_state_the_amend_window_the_server_enforces():
+    # The window has one home (feedback_api/ingest/schemas.py); prose that names it agrees.
+    minutes = int(AMEND_WINDOW.total_seconds() // 60)
+    for page in ("reference/api.md", "guides/widget.md"):
+        text = (DOCS / page).read_text(encoding="utf-8")
+        stated = {int(n) for n in re.findall(r"(?:for|during) (\d+) minutes", text)}
+        assert stated == {minutes}, (page, stated)

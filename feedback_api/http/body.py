@@ -30,10 +30,35 @@ def read_json_body() -> object:
     return g.parsed_body
 
 
+def read_json_object() -> dict:
+    """The body as a JSON object: every endpoint that takes a body takes an object."""
+    payload = read_json_body()
+    if not isinstance(payload, dict):
+        raise invalid("The body must be a JSON object.")
+    return payload
+
+
+def invalid(message: str, field: str | None = None, problem: str | None = None) -> APIError:
+    """The one `validation_failed` answer; `field` names what was wrong, when one thing was."""
+    details = [{"field": field, "problem": problem or message}] if field else None
+    return APIError(422, "validation_failed", message, details)
+
+
+class FieldProblem(ValueError):
+    """A cross-field rule that names the field at fault (pydantic reports model-level
+    errors without a location; this restores it in the answer's `details`)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(problem)
+        self.field = field
+
+
 def validation_error(exc: ValidationError) -> APIError:
     details = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        cause = (err.get("ctx") or {}).get("error")
+        loc = cause.field if isinstance(cause, FieldProblem) else None
+        loc = loc or ".".join(str(p) for p in err["loc"]) or "(body)"
         problem = err["msg"].removeprefix("Value error, ")
         details.append({"field": loc, "problem": problem})
     return APIError(422, "validation_failed", "Some fields are not valid.", details)

@@ -12,7 +12,16 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from feedback_api.config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
-from feedback_api.ingest.schemas import ErrorResponse, FeedbackAmend, FeedbackIn, FeedbackOut
+from feedback_api.ingest.schemas import (
+    AMEND_WINDOW,
+    COMMENT_MAX,
+    REASONS_MAX,
+    SELECTION_MAX,
+    ErrorResponse,
+    FeedbackAmend,
+    FeedbackIn,
+    FeedbackOut,
+)
 from feedback_api.review.openapi import MODEL_NAMES as REVIEW_MODELS
 from feedback_api.review.openapi import (
     REQUEST_MODELS,
@@ -25,6 +34,7 @@ from .body import MAX_BODY
 from .errors import ERROR_CODES
 
 REF = "#/components/schemas/{model}"
+AMEND_MINUTES = int(AMEND_WINDOW.total_seconds() // 60)
 
 
 def _errors(*codes: str) -> dict[str, Any]:
@@ -93,10 +103,10 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
         },
         "x-limits": {
             "max_body_bytes": MAX_BODY,
-            "amend_window_minutes": 30,
-            "comment_max_chars": 2000,
-            "selection_max_chars": 500,
-            "reasons_max": 6,
+            "amend_window_minutes": AMEND_MINUTES,
+            "comment_max_chars": COMMENT_MAX,
+            "selection_max_chars": SELECTION_MAX,
+            "reasons_max": REASONS_MAX,
         },
         "paths": {
             "/api/v1/feedback": {
@@ -126,7 +136,8 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
             "/api/v1/feedback/{feedback_id}": {
                 "patch": {
                     "operationId": "amendFeedback",
-                    "summary": "Add details to a rating within 30 minutes of storing it.",
+                    "summary": f"Add details to a rating within {AMEND_MINUTES} minutes of storing "
+                    "it.",
                     "security": [{"amendToken": []}],
                     "parameters": [
                         {

@@ -11,25 +11,23 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedback_api.http.body import read_json_body, validation_error
+from feedback_api.http.body import invalid, read_json_object, validation_error
 from feedback_api.http.errors import APIError
 from feedback_api.http.limits import client_key, ingest_limits
 from feedback_api.store.models import Feedback
 from feedback_api.store.writer_process import WriterError
 
 from .catalog import CatalogUnavailable
-from .schemas import FeedbackAmend, FeedbackIn, FeedbackOut, check_reasons
+from .schemas import AMEND_WINDOW, FeedbackAmend, FeedbackIn, FeedbackOut
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
-
-AMEND_WINDOW = timedelta(minutes=30)
 
 
 def store_unavailable() -> APIError:
@@ -61,9 +59,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def public_view(row, token: str | None = None) -> dict:
-    view = FeedbackOut.model_validate(row, from_attributes=True)
-    view.amend_token = token
+def public_view(row: Feedback | dict, token: str | None = None) -> dict:
+    """The stored submission as the reader sees it; the POST's answer adds the token."""
+    view = FeedbackOut.model_validate(row, from_attributes=not isinstance(row, dict))
+    if token is not None:
+        view.amend_token = token
+        view.amend_until = view.created_at + AMEND_WINDOW
     return view.model_dump(mode="json")
 
 
@@ -90,29 +91,18 @@ def resolve_page(data: FeedbackIn) -> str:
 
 
 def _parse_feedback() -> FeedbackIn:
-    payload = read_json_body()
-    if not isinstance(payload, dict):
-        raise APIError(422, "validation_failed", "The body must be a JSON object.")
+    payload = read_json_object()
     header_key = request.headers.get("Idempotency-Key")
     if header_key is not None:
         if payload.get("idempotency_key", header_key) != header_key:
-            raise APIError(
-                422,
-                "validation_failed",
-                "The Idempotency-Key header and the idempotency_key field differ.",
-            )
+            raise invalid("The Idempotency-Key header and the idempotency_key field differ.")
         payload = {**payload, "idempotency_key": header_key}
     try:
         data = FeedbackIn.model_validate(payload, context={"reasons": reason_sets()})
     except ValidationError as exc:
         raise validation_error(exc) from None
     if data.idempotency_key is None:
-        raise APIError(
-            422,
-            "validation_failed",
-            "An idempotency key is required.",
-            [{"field": "idempotency_key", "problem": "Field required"}],
-        )
+        raise invalid("An idempotency key is required.", "idempotency_key", "Field required")
     return data
 
 
@@ -131,13 +121,7 @@ def create_feedback():
         "page": data.page,
         "version": version,
         "rating": data.rating,
-        "comment": data.comment,
-        "reasons": data.reasons or [],
-        "selection": data.selection,
-        "anchor": data.anchor,
-        "email": data.email if data.notify else None,  # kept only with consent
-        "notify": bool(data.notify),
-        "locale": data.locale,
+        **data.stored_details(),
         "client_hash": client_key(),
         "amend_token_hash": token_hash(token),
         "idempotency_key": data.idempotency_key,
@@ -154,7 +138,7 @@ def create_feedback():
     if stored is not None:
         row["id"], row["task_id"] = stored
         metrics.stored.inc()
-        return jsonify(public_view(_Row(row), token)), 201
+        return jsonify(public_view(row, token)), 201
 
     # The key exists: a replay (same body: same answer) or a reuse (another body: refused).
     try:
@@ -179,11 +163,8 @@ def amend_feedback(feedback_id: int):
     if not auth.startswith("Bearer ") or not auth[7:].strip():
         raise APIError(401, "unauthorized", "Send the amend token as `Authorization: Bearer`.")
     presented = token_hash(auth[7:].strip())
-    payload = read_json_body()
-    if not isinstance(payload, dict):
-        raise APIError(422, "validation_failed", "The body must be a JSON object.")
     try:
-        changes = FeedbackAmend.model_validate(payload)
+        changes = FeedbackAmend.model_validate(read_json_object())
     except ValidationError as exc:
         raise validation_error(exc) from None
 
@@ -196,41 +177,18 @@ def amend_feedback(feedback_id: int):
             if not row.amend_token_hash or not hmac.compare_digest(row.amend_token_hash, presented):
                 raise APIError(403, "forbidden", "This token does not allow changing it.")
             if datetime.now(UTC) - row.created_at > AMEND_WINDOW:
+                minutes = int(AMEND_WINDOW.total_seconds() // 60)
                 raise APIError(
                     403,
                     "amend_window_closed",
-                    "A submission can be completed only within 30 minutes.",
+                    f"A submission can be completed only within {minutes} minutes.",
                 )
-            fields = changes.model_dump(exclude_unset=True)
             try:
-                check_reasons(fields.get("reasons"), row.rating, reason_sets())
-            except ValueError as exc:
-                raise APIError(
-                    422,
-                    "validation_failed",
-                    "Some fields are not valid.",
-                    [{"field": "reasons", "problem": str(exc)}],
-                ) from None
-            if fields.get("anchor") and not (fields.get("selection") or row.selection):
-                raise APIError(
-                    422,
-                    "validation_failed",
-                    "Some fields are not valid.",
-                    [{"field": "anchor", "problem": "anchor is only allowed with a selection"}],
-                )
-            notify = fields.get("notify", row.notify)
-            email = fields.get("email", row.email)
-            if notify and not email:
-                raise APIError(
-                    422,
-                    "validation_failed",
-                    "Some fields are not valid.",
-                    [{"field": "email", "problem": "notify needs an email address"}],
-                )
-            for name, value in fields.items():
-                setattr(row, name, [] if name == "reasons" and value is None else value)
-            if not notify:
-                row.email = None  # no consent, no address
+                amended = changes.applied_to(_as_submitted(row), reason_sets())
+            except ValidationError as exc:
+                raise validation_error(exc) from None
+            for name, value in amended.stored_details().items():
+                setattr(row, name, value)
             row.amended_at = datetime.now(UTC)
             session.flush()
             _attach_to_task(session, row)
@@ -238,6 +196,17 @@ def amend_feedback(feedback_id: int):
     except SQLAlchemyError:
         raise store_unavailable() from None
     return jsonify(view), 200
+
+
+def _as_submitted(row: Feedback) -> FeedbackIn:
+    # Stored values passed these rules when they came; reasons are not checked again, since
+    # a reason set may have changed since (FeedbackAmend.applied_to checks new ones).
+    return FeedbackIn.model_construct(
+        page=row.page,
+        version=row.version,
+        rating=row.rating,
+        **{name: getattr(row, name) for name in FeedbackAmend.model_fields},
+    )
 
 
 def _attach_to_task(session, row: Feedback) -> None:
@@ -248,10 +217,3 @@ def _attach_to_task(session, row: Feedback) -> None:
     values = {c.key: getattr(row, c.key) for c in Feedback.__table__.columns}
     context = current_app.extensions["review"].intake
     row.task_id = attach_amended(context, session.connection(), values)
-
-
-class _Row:
-    """Attribute access over a freshly inserted row dict, for the public view."""
-
-    def __init__(self, data: dict):
-        self.__dict__.update(data)

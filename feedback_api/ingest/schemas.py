@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,9 +23,13 @@ from pydantic import (
     model_validator,
 )
 
+from feedback_api.http.body import FieldProblem
+
 COMMENT_MAX = 2000
 SELECTION_MAX = 500
 REASONS_MAX = 6
+# How long after the POST its amend token may add details (PATCH /api/v1/feedback/{id}).
+AMEND_WINDOW = timedelta(minutes=30)
 
 # C0 controls and DEL, and the C1 block; newline and tab are allowed in free text only.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -183,12 +187,24 @@ class _Details(BaseModel):
     @model_validator(mode="after")
     def _consistent(self):
         if self.reasons is not None and len(set(self.reasons)) != len(self.reasons):
-            raise ValueError("reasons must not repeat a code")
+            raise FieldProblem("reasons", "reasons must not repeat a code")
         if self.anchor is not None and self.selection is None:
-            raise ValueError("anchor is only allowed with a selection")
+            raise FieldProblem("anchor", "anchor is only allowed with a selection")
         if self.notify and not self.email:
-            raise ValueError("notify needs an email address")
+            raise FieldProblem("email", "notify needs an email address")
         return self
+
+    def stored_details(self) -> dict:
+        """The details as the store keeps them: the address only with consent."""
+        return {
+            "reasons": self.reasons or [],
+            "comment": self.comment,
+            "selection": self.selection,
+            "anchor": self.anchor,
+            "email": self.email if self.notify else None,
+            "notify": bool(self.notify),
+            "locale": self.locale,
+        }
 
 
 def check_reasons(reasons: list[str] | None, rating: int, info_or_sets) -> None:
@@ -199,9 +215,10 @@ def check_reasons(reasons: list[str] | None, rating: int, info_or_sets) -> None:
     unknown = [r for r in reasons if r not in allowed]
     if unknown:
         label = "helpful" if rating == 1 else "not helpful"
-        raise ValueError(
+        raise FieldProblem(
+            "reasons",
             f"unknown reason(s) for a {label} rating: {', '.join(unknown)}; "
-            f"allowed: {', '.join(allowed)}"
+            f"allowed: {', '.join(allowed)}",
         )
 
 
@@ -229,6 +246,13 @@ class FeedbackAmend(_Details):
             raise ValueError("give at least one field to change")
         return self
 
+    def applied_to(self, stored: FeedbackIn, reasons: dict[int, list[str]]) -> FeedbackIn:
+        """The submission with these changes, checked by the same rules as a new one (new
+        reasons against today's sets; stored ones were checked when they came)."""
+        merged = stored.model_dump() | self.model_dump(exclude_unset=True)
+        context = {"reasons": reasons} if "reasons" in self.model_fields_set else None
+        return FeedbackIn.model_validate(merged, context=context)
+
 
 class FeedbackOut(BaseModel):
     """The stored submission's public view."""
@@ -244,6 +268,12 @@ class FeedbackOut(BaseModel):
         None,
         description="Bearer token for `PATCH /api/v1/feedback/{id}` during the amend window; "
         "only in answers to the POST.",
+    )
+    amend_until: datetime | None = Field(
+        None,
+        description="When the amend window closes "
+        f"({int(AMEND_WINDOW.total_seconds() // 60)} minutes after `created_at`); only in "
+        "answers to the POST.",
     )
 
 
