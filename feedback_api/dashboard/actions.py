@@ -7,8 +7,10 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from feedback_api.review import notify
 from feedback_api.review import tasks as work
 from feedback_api.review.core import triage
+from feedback_api.review.refusals import Refusal, refusal_status
 from feedback_api.store.models import Outbox, Task, User
 
 # The state changes offered as buttons; `resolve` has its own form (version, change link),
@@ -64,23 +66,20 @@ def preview_resolution(task_id: int, version: str, fix_url: str) -> dict:
                 .where(Task.id == task_id)
                 .values(fixed_in_version=version or None, fix_url=fix_url or None)
             )
-            from feedback_api.review import notify
-
             count = notify.enqueue_resolved(conn, task_id, _settings().public_url, _now())
             mail = conn.execute(
-                select(Outbox.subject, Outbox.body)
+                select(Outbox.subject, Outbox.body, Outbox.unsubscribe_url)
                 .where(Outbox.task_id == task_id, Outbox.kind == "resolved")
                 .order_by(Outbox.id.desc())
                 .limit(1)
             ).first()
         finally:
             outer.rollback()
-    body = mail.body if mail else ""
-    if "/unsubscribe/" in body:
-        # The token of a rolled-back row would never work; the real one is made on sending.
-        head, _, tail = body.rpartition("/unsubscribe/")
-        body = head + "/unsubscribe/<a link of its own, made when the mail is written>"
-        body += tail[len(tail.split()[0]) if tail.split() else 0 :]
+    # The token of a rolled-back row would never work; each real mail gets one of its own.
+    own_link = notify.unsubscribe_url(
+        _settings().public_url, "<a link of its own, made when the mail is written>"
+    )
+    body = notify.mail_text(mail.body, own_link if mail.unsubscribe_url else None) if mail else ""
     return {
         "version": version,
         "fix_url": fix_url,
@@ -112,10 +111,8 @@ def assign_many(task_ids: list[int], owner_id: int, actor: User) -> int:
             for task in tasks:
                 work.assign(db, task, owner, me)
             return len(tasks)
-    except work.TaskForbidden as exc:
-        raise Refused(str(exc), 403) from None
-    except work.TaskInputError as exc:
-        raise Refused(str(exc), 422) from None
+    except Refusal as exc:
+        raise Refused(str(exc), refusal_status(exc)[0]) from None
 
 
 def perform(task_id: int, action: str, form, actor: User) -> str:
@@ -166,14 +163,8 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                 work.merge(db, task, target, me, text)
                 return f"Task #{task_id} is merged into #{target.id}."
             raise Refused("There is no such action.", 404)
-    except triage.IllegalTransition as exc:
-        raise Refused(str(exc), 409) from None
-    except work.TaskConflict as exc:
-        raise Refused(str(exc), 409) from None
-    except work.TaskForbidden as exc:
-        raise Refused(str(exc), 403) from None
-    except work.TaskInputError as exc:
-        raise Refused(str(exc), 422) from None
+    except Refusal as exc:
+        raise Refused(str(exc), refusal_status(exc)[0]) from None
 
 
 def _checked_url(value: str) -> str | None:

@@ -12,12 +12,12 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from feedback_api.http.body import read_json_body, validation_error
+from feedback_api.http.body import invalid, read_json_object, validation_error
 from feedback_api.http.errors import APIError
 from feedback_api.store.models import Task, User
 
 from . import accounts, reports, tasks
-from .core.triage import IllegalTransition
+from .refusals import Refusal, refusal_status
 from .schemas import (
     AssignIn,
     MergeIn,
@@ -62,9 +62,7 @@ def authenticate(session, admin: bool = False) -> User:
 
 
 def _body(model: type[BaseModel]) -> BaseModel:
-    payload = read_json_body()
-    if not isinstance(payload, dict):
-        raise APIError(422, "validation_failed", "The body must be a JSON object.")
+    payload = read_json_object()
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -90,16 +88,11 @@ def _domain_errors(call):
     """Run a domain operation; its refusals become API errors in the one shape."""
     try:
         return call()
-    except IllegalTransition as exc:
-        raise APIError(409, "illegal_transition", str(exc)) from None
-    except tasks.TaskConflict as exc:
-        raise APIError(409, "task_conflict", str(exc)) from None
-    except tasks.TaskForbidden as exc:
-        raise APIError(403, "forbidden", str(exc)) from None
-    except tasks.TaskInputError as exc:
-        raise APIError(
-            422, "validation_failed", str(exc), [{"field": exc.field, "problem": str(exc)}]
-        ) from None
+    except Refusal as exc:
+        status, code = refusal_status(exc)
+        field = getattr(exc, "field", None)
+        details = [{"field": field, "problem": str(exc)}] if field else None
+        raise APIError(status, code, str(exc), details) from None
 
 
 def _list_arg(name: str) -> list[str]:
@@ -112,8 +105,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         problem = f"not a whole number from {low} to {high}"
-        raise APIError(422, "validation_failed", f"{name} is {problem}.",
-                       [{"field": name, "problem": problem}])  # fmt: skip
+        raise invalid(f"{name} is {problem}.", name, problem)
     return int(raw)
 
 
@@ -122,8 +114,7 @@ def _bool_arg(name: str) -> bool | None:
     if raw is None:
         return None
     if raw not in ("true", "false"):
-        raise APIError(422, "validation_failed", f"{name} must be true or false.",
-                       [{"field": name, "problem": "not true or false"}])  # fmt: skip
+        raise invalid(f"{name} must be true or false.", name, "not true or false")
     return raw == "true"
 
 
@@ -253,8 +244,11 @@ def _time_arg(name: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise APIError(422, "validation_failed", f"{name} must be an ISO 8601 time with offset.",
-                       [{"field": name, "problem": "not like 2026-11-01T00:00:00Z"}])  # fmt: skip
+        raise invalid(
+            f"{name} must be an ISO 8601 time with offset.",
+            name,
+            "not like 2026-11-01T00:00:00Z",
+        )
     return value
 
 
@@ -267,8 +261,7 @@ def report(name: str):
     group_by = request.args.get("group_by")
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
-        raise APIError(422, "validation_failed", "format must be json or csv.",
-                       [{"field": "format", "problem": "not json or csv"}])  # fmt: skip
+        raise invalid("format must be json or csv.", "format", "not json or csv")
     review = current_app.extensions["review"]
     with _store().transaction() as session:
         authenticate(session)
@@ -288,8 +281,7 @@ def report(name: str):
             else:
                 group_by, rows = "priority", reports.backlog(conn)
         except ValueError as exc:
-            raise APIError(422, "validation_failed", str(exc),
-                           [{"field": "group_by", "problem": str(exc)}]) from None  # fmt: skip
+            raise invalid(str(exc), "group_by") from None
     if fmt == "csv":
         return Response(
             reports.to_csv(rows, reports.header(name, group_by)),

@@ -71,20 +71,27 @@ def page_link(public_url: str, version: str, page: str) -> str:
     return f"{public_url}{quote(version)}/{quote(page)}"
 
 
+def unsubscribe_url(public_url: str, token: str) -> str:
+    return f"{public_url}api/v1/unsubscribe/{token}"
+
+
+def mail_text(body: str, unsubscribe_link: str | None) -> str:
+    """What the reader reads: the body, and the way out of our mail where there is one."""
+    if not unsubscribe_link:
+        return body
+    return (
+        f"{body}\n\nYou get this because you asked to be told about this page. To get no more "
+        f"mail from us: {unsubscribe_link}\n"
+    )
+
+
 def _enqueue(conn: Connection, now: datetime, public_url: str, **row) -> None:
-    footer = ""
     if row["kind"] in READER_KINDS:
+        # Only the hash finds the row; the link itself is kept to be sent, as the body is.
         token = secrets.token_urlsafe(24)
         row["unsubscribe_hash"] = _hash(token)
-        footer = (
-            "\n\nYou get this because you asked to be told about this page. To get no more "
-            f"mail from us: {public_url}api/v1/unsubscribe/{token}\n"
-        )
-    conn.execute(
-        insert(outbox).values(
-            created_at=now, next_attempt_at=now, attempts=0, **{**row, "body": row["body"] + footer}
-        )
-    )
+        row["unsubscribe_url"] = unsubscribe_url(public_url, token)
+    conn.execute(insert(outbox).values(created_at=now, next_attempt_at=now, attempts=0, **row))
 
 
 def enqueue_ack(conn: Connection, task_id: int, rows: list[dict], title: str, public_url: str,
@@ -130,17 +137,6 @@ def _readers_to_tell(conn: Connection, task_id: int) -> list[tuple[int, str]]:
     return out
 
 
-def resolution_preview(session, task, version: str, fix_url: str | None,
-                       public_url: str = "http://127.0.0.1:8000/") -> dict:  # fmt: skip
-    """What resolving `task` would send, without sending or storing anything."""
-    subject, body = _resolved_mail(task.page, version, fix_url, public_url)
-    return {
-        "subject": subject,
-        "body": body,
-        "recipients": len(_readers_to_tell(session.connection(), task.id)),
-    }
-
-
 def enqueue_resolved(conn: Connection, task_id: int, public_url: str, now: datetime) -> int:
     """Tell every reader who asked (once per address) that the page is fixed, and where."""
     task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
@@ -174,11 +170,10 @@ def _message(row, settings: MailSettings) -> EmailMessage:
     message["Subject"] = row.subject
     domain = settings.sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
     message["Message-ID"] = f"<tideway-outbox-{row.id}@{domain}>"
-    if row.unsubscribe_hash:
-        link = row.body.rsplit("mail from us: ", 1)[-1].strip()
-        message["List-Unsubscribe"] = f"<{link}>"
+    if row.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(row.body)
+    message.set_content(mail_text(row.body, row.unsubscribe_url))
     return message
 
 

@@ -224,3 +224,5 @@ class Outbox(Base):
     dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     unsubscribe_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # The reader's own link, sent in the footer and the List-Unsubscribe header.
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(600), nullable=True)
