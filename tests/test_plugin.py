@@ -144,3 +144,40 @@ def test_a_bad_option_names_the_option(plain_site):
     config.write_text(config.read_text() + "      freshness_days: soon\n")
     done = mkdocs_build(plain_site)
     assert done.returncode != 0 and "freshness_days" in done.stderr
+
+
+WEB_STACK = ("flask", "sqlalchemy", "alembic", "gunicorn", "prometheus_client", "feedback_api")
+
+
+@pytest.mark.parametrize("module", ["tideway_site.plugin", "tideway_site.publish"])
+def test_the_mkdocs_side_imports_no_web_stack(module):
+    # A docs build loads the plugin and publishing loads the publisher; neither may pay for
+    # (or need installed) the API's web stack. A fresh interpreter sees every import.
+    probe = f"import sys, {module}; print(','.join(m for m in {WEB_STACK!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"importing {module} loaded {loaded}"
+
+
+def test_a_site_without_reference_markers_builds_without_the_api(tmp_path):
+    # Reference markers are the only way a build reaches the API's modules (entry points of
+    # the group tideway.references); a writer's site has none, and its build never loads them.
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("---\nowner: docs\n---\n# Home\n\nHello.\n")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: Elsewhere\ntheme: {name: material}\nplugins: [tideway]\n"
+    )
+    probe = (
+        "import sys\n"
+        "from mkdocs.__main__ import cli\n"
+        "try:\n    cli(['build', '--strict', '--quiet'])\nexcept SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"print(','.join(m for m in {WEB_STACK!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"the build loaded {done.stdout.strip()}"
+    assert (tmp_path / "site" / manifest_module.MANIFEST_NAME).is_file()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from mkdocs.config import base
@@ -18,11 +20,12 @@ from . import banners, history, manifest
 
 log = get_plugin_logger(__name__)
 
-# Where a page asks for a reference generated from code: the settings schema
-# (feedback_api/config.py), the OpenAPI document, and this plugin's own options.
-CONFIG_REFERENCE_MARKER = "<!-- tideway:config-reference -->"
-API_REFERENCE_MARKER = "<!-- tideway:api-reference -->"
-PLUGIN_REFERENCE_MARKER = "<!-- tideway:plugin-reference -->"
+# A page asks for a reference generated from code with `<!-- tideway:NAME -->`. This
+# plugin's options are one; installed packages add theirs as entry points of the group below
+# (the feedback API adds its settings, OpenAPI and triage references), loaded only when a
+# page names one, so a site without markers never imports them.
+REFERENCE_MARKER = re.compile(r"<!-- tideway:([a-z0-9-]+) -->")
+REFERENCE_GROUP = "tideway.references"
 # How the publish command tells a build that its version is not released yet.
 DEV_ENV = "TIDEWAY_DOCS_DEV"
 MANIFEST_NAME = manifest.MANIFEST_NAME
@@ -81,6 +84,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.dev = dev if dev is not None else os.environ.get(DEV_ENV, "") in {"1", "true"}
         self.pages: list[dict] = []
         self.terms: dict[str, frozenset[str]] = {}
+        self.references: dict[str, str] = {}
         docs_dir = Path(config.docs_dir)
         self.changes = history.last_changes(docs_dir)
         self.today = dt.date.today().isoformat()
@@ -123,11 +127,17 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             "priority": page.meta.get("priority"),
         }
         self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
-        if "<!-- tideway:" in markdown:
-            for marker, render in _reference_renderers().items():
-                if marker in markdown:
-                    markdown = markdown.replace(marker, render())
-        return markdown
+        return REFERENCE_MARKER.sub(lambda m: self._reference(m, src), markdown)
+
+    def _reference(self, marker: re.Match, src: str) -> str:
+        name = marker.group(1)
+        if name not in self.references:
+            render = reference_renderer(name)
+            if render is None:
+                log.warning("%s asks for a reference no installed package renders: %s", src, name)
+                return marker.group(0)
+            self.references[name] = render()
+        return self.references[name]
 
     def on_page_context(self, context, page, config, nav):
         stamp = page.meta.get("tideway") or {}
@@ -165,19 +175,13 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         log.info("Wrote %s (%d pages, version %s)", MANIFEST_NAME, len(self.pages), self.version)
 
 
-def _reference_renderers():
-    # Imported on use: a build without these markers never loads the API's modules (and
-    # their start-up time does not count against the plugin's overhead).
-    from feedback_api.config import render_reference
-    from feedback_api.http.openapi import render_markdown
-    from feedback_api.review.core.policy import TRIAGE_REFERENCE_MARKER, render_policy_reference
-
-    return {
-        CONFIG_REFERENCE_MARKER: render_reference,
-        API_REFERENCE_MARKER: render_markdown,
-        PLUGIN_REFERENCE_MARKER: render_plugin_reference,
-        TRIAGE_REFERENCE_MARKER: render_policy_reference,
-    }
+def reference_renderer(name: str):
+    """What renders `<!-- tideway:NAME -->`, or None when no installed package does."""
+    if name == "plugin-reference":
+        return render_plugin_reference
+    for entry in entry_points(group=REFERENCE_GROUP, name=name):
+        return entry.load()
+    return None
 
 
 def _walk_toc(items):
