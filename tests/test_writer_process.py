@@ -234,7 +234,7 @@ def test_the_supervisor_restarts_a_dead_writer_and_leaves_with_its_server(tmp_pa
         f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(600)"
     )
     supervisor = (
-        "from feedback_api.store.writer_process import Supervisor; "
+        "from feedback_api.run.writer_loop import Supervisor; "
         f"Supervisor([{sys.executable!r}, '-c', {writer!r}], poll=0.05).run()"
     )
     master = subprocess.Popen(
