@@ -212,8 +212,6 @@ def _as_submitted(row: Feedback) -> FeedbackIn:
 def _attach_to_task(session, row: Feedback) -> None:
     # Review work: a helpful rating that gained a comment or passage now asks for a person,
     # and an address given with consent now gets its acknowledgement (same transaction).
-    from feedback_api.review.intake import attach_amended
-
     values = {c.key: getattr(row, c.key) for c in Feedback.__table__.columns}
-    context = current_app.extensions["review"].intake
-    row.task_id = attach_amended(context, session.connection(), values)
+    review = current_app.extensions["review"]
+    row.task_id = review.attach_amended(session.connection(), values)

@@ -10,7 +10,7 @@ from flask import Flask
 
 from .core import triage
 from .core.policy import OwnerRule, TriagePolicy, load_owners, load_policy
-from .intake import IntakeContext, attach_rows, page_facts
+from .intake import IntakeContext, attach_amended, attach_rows, page_facts
 
 # Reports ask for the team of thousands of pages; the answer changes only on a publish.
 TEAMS_TTL = 60.0
@@ -23,6 +23,10 @@ class ReviewContext:
     intake: IntakeContext
     _teams: dict = field(default_factory=dict)
     _teams_at: float = 0.0
+
+    def attach_amended(self, conn, row: dict) -> int | None:
+        """The ingest's hook for an amended submission: the task it is (now) on."""
+        return attach_amended(self.intake, conn, row)
 
     def team_of(self, version: str, page: str) -> str:
         """The team a page belongs to by front matter, owners file or default (for reports)."""
@@ -51,8 +55,7 @@ def init_review(app: Flask) -> None:
     app.extensions["review"] = ReviewContext(policy, owners, intake)
     app.extensions["group_commit"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)
 
-    from . import api as review
-    from . import unsubscribe
+    from . import api, unsubscribe
 
-    app.register_blueprint(review.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(unsubscribe.bp)
