@@ -61,12 +61,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .http import health
     from .http.limits import install_limits
     from .http.metrics import bp as metrics_bp
-    from .http.openapi import build_openapi
-    from .ingest import endpoints as ingest
+    from .ingest import endpoints
+    from .openapi import build_openapi
     from .run import cli
 
     install_limits(app)
-    app.register_blueprint(ingest.bp)
+    app.register_blueprint(endpoints.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_bp)
 

@@ -227,9 +227,10 @@ class Settings(BaseSettings):
         description="The site and API as readers reach them; links in mails start with it.",
     )
     smtp_host: str | None = Field(
-        None, description="SMTP server for mail to readers and reviewers. Unset: mail waits "
-        "in the outbox until one is configured."
-    )  # fmt: skip
+        None,
+        description="SMTP server for mail to readers and reviewers. Unset: mail waits "
+        "in the outbox until one is configured.",
+    )
     smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(None, description="SMTP user name, if it needs one.")

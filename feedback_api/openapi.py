@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from feedback_api.config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
-from feedback_api.ingest.schemas import (
+from .config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
+from .http.body import MAX_BODY
+from .http.errors import ERROR_CODES
+from .ingest.schemas import (
     AMEND_WINDOW,
     COMMENT_MAX,
     REASONS_MAX,
@@ -22,16 +24,13 @@ from feedback_api.ingest.schemas import (
     FeedbackIn,
     FeedbackOut,
 )
-from feedback_api.review.openapi import MODEL_NAMES as REVIEW_MODELS
-from feedback_api.review.openapi import (
+from .review.openapi import MODEL_NAMES as REVIEW_MODELS
+from .review.openapi import (
     REQUEST_MODELS,
     RESPONSE_MODELS,
     SECURITY_SCHEME,
     review_paths,
 )
-
-from .body import MAX_BODY
-from .errors import ERROR_CODES
 
 REF = "#/components/schemas/{model}"
 AMEND_MINUTES = int(AMEND_WINDOW.total_seconds() // 60)
@@ -68,8 +67,14 @@ def _json(model: str, description: str) -> dict[str, Any]:
     }
 
 
-COMMON = ("payload_too_large", "unsupported_media_type", "invalid_json", "validation_failed",
-          "internal_error", "store_unavailable")  # fmt: skip
+COMMON = (
+    "payload_too_large",
+    "unsupported_media_type",
+    "invalid_json",
+    "validation_failed",
+    "internal_error",
+    "store_unavailable",
+)
 
 
 def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]:
@@ -89,10 +94,14 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "minLength": 16, "maxLength": 100,
-                   "pattern": "^[A-Za-z0-9_-]+$"},
+        "schema": {
+            "type": "string",
+            "minLength": 16,
+            "maxLength": 100,
+            "pattern": "^[A-Za-z0-9_-]+$",
+        },
         "description": "May replace the `idempotency_key` field (they must agree if both).",
-    }  # fmt: skip
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -130,7 +139,7 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
                             "rate_limited",
                             "site_unavailable",
                         ),
-                    },  # fmt: skip
+                    },
                 }
             },
             "/api/v1/feedback/{feedback_id}": {
@@ -146,14 +155,14 @@ def build_openapi(reasons: dict[int, list[str]] | None = None) -> dict[str, Any]
                             "required": True,
                             "schema": {"type": "integer"},
                         },
-                    ],  # fmt: skip
+                    ],
                     "requestBody": _json_body("FeedbackAmend"),
                     "responses": {
                         "200": _json("FeedbackOut", "Amended; the same submission."),
                         **_errors(
                             *COMMON, "unauthorized", "forbidden", "amend_window_closed", "not_found"
                         ),
-                    },  # fmt: skip
+                    },
                 }
             },
             **review_paths(_errors, _json_body, _json),
@@ -221,9 +230,14 @@ def _rules(schema: dict[str, Any]) -> str:
     parts = []
     options = schema.get("anyOf", [schema])
     for option in options:
-        for key, label in (("minLength", "min length"), ("maxLength", "max length"),
-                           ("minimum", "min"), ("maximum", "max"), ("maxItems", "max items"),
-                           ("pattern", "pattern")):  # fmt: skip
+        for key, label in (
+            ("minLength", "min length"),
+            ("maxLength", "max length"),
+            ("minimum", "min"),
+            ("maximum", "max"),
+            ("maxItems", "max items"),
+            ("pattern", "pattern"),
+        ):
             if key in option:
                 parts.append(f"{label} `{option[key]}`")
     return ", ".join(parts)
@@ -244,8 +258,15 @@ def render_markdown(doc: dict[str, Any] | None = None) -> str:
             for status, response in op["responses"].items():
                 rows.append(f"| {status} | {response['description']} |")
             out.append("\n".join(rows) + "\n")
-    for name in ("FeedbackIn", "FeedbackAmend", "FeedbackOut", "ErrorResponse", "ErrorBody",
-                 "ErrorDetail", *REVIEW_MODELS):  # fmt: skip
+    for name in (
+        "FeedbackIn",
+        "FeedbackAmend",
+        "FeedbackOut",
+        "ErrorResponse",
+        "ErrorBody",
+        "ErrorDetail",
+        *REVIEW_MODELS,
+    ):
         schema = schemas[name]
         required = set(schema.get("required", []))
         out.append(f"### `{name}`\n\n{schema.get('description', '').strip()}\n")

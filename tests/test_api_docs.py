@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from feedback_api.http.errors import ERROR_CODES
-from feedback_api.http.openapi import build_openapi
+from feedback_api.openapi import build_openapi
 
 
 def built_page(published_site) -> str:

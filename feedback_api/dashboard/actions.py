@@ -129,17 +129,27 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                 if step not in ACTION_LABELS:
                     raise Refused("Choose one of the offered state changes.", 422)
                 work.transition(
-                    db, task, step, me, text,
-                    public_url=_settings().public_url, policy=_policy(),
-                )  # fmt: skip
+                    db,
+                    task,
+                    step,
+                    me,
+                    text,
+                    public_url=_settings().public_url,
+                    policy=_policy(),
+                )
                 return f"Task #{task_id} is now {task.state.replace('_', ' ')}."
             if action == "resolve":
                 work.transition(
-                    db, task, "resolve", me, text,
+                    db,
+                    task,
+                    "resolve",
+                    me,
+                    text,
                     fixed_in_version=form.get("fixed_in_version", "").strip()[:64] or None,
                     fix_url=_checked_url(form.get("fix_url", "")),
-                    public_url=_settings().public_url, policy=_policy(),
-                )  # fmt: skip
+                    public_url=_settings().public_url,
+                    policy=_policy(),
+                )
                 return f"Task #{task_id} is resolved; readers who asked will be told."
             if action == "assign":
                 owner = _user(db, form.get("owner_id"))

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import time
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -69,19 +69,6 @@ def signed_in(view):
     def wrapper(*args, **kwargs):
         if load_user() is None:
             return redirect(url_for("dashboard.index", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def admin_only(view):
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        user = load_user()
-        if user is None:
-            return redirect(url_for("dashboard.index"))
-        if user.role != "admin":
-            abort(403, "Only an admin can do this.")
         return view(*args, **kwargs)
 
     return wrapper

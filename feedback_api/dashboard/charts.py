@@ -139,7 +139,7 @@ def bar_chart(
                 y + bar_height * 0.7,
                 _number(value),
                 unit,
-            )  # fmt: skip
+            )
         )
     desc = "; ".join(f"{plain(label)}: {_number(v)}{unit}" for label, v in items)
     return _svg(width, height, title, desc or "No data.", body)

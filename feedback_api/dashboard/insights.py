@@ -26,8 +26,13 @@ def _params() -> dict:
     version = version if version in versions else (latest or (versions[0] if versions else ""))
     until = datetime.now(UTC)
     period = reports.Period(until - timedelta(days=int(days)), until)
-    return {"days": days, "version": version, "versions": versions, "latest": latest,
-            "period": period}  # fmt: skip
+    return {
+        "days": days,
+        "version": version,
+        "versions": versions,
+        "latest": latest,
+        "period": period,
+    }
 
 
 def _by_page(conn, p: dict, version: str) -> list[dict]:

@@ -26,22 +26,29 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._children: dict[tuple[str, str, int], tuple] = {}
         self.requests = Counter(
-            "tideway_http_requests_total", "HTTP requests by route, method and status.",
-            ["route", "method", "status"], registry=self.registry,
-        )  # fmt: skip
+            "tideway_http_requests_total",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "tideway_http_request_duration_seconds", "Request latency by route.", ["route"],
+            "tideway_http_request_duration_seconds",
+            "Request latency by route.",
+            ["route"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.stored = Counter(
-            "tideway_feedback_stored_total", "Feedback submissions stored.",
+            "tideway_feedback_stored_total",
+            "Feedback submissions stored.",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.rejected = Counter(
-            "tideway_feedback_rejected_total", "API requests refused, by error code.",
-            ["code"], registry=self.registry,
-        )  # fmt: skip
+            "tideway_feedback_rejected_total",
+            "API requests refused, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
 
     def _series(self, rule: str, method: str, status: int):
         # labels() validates and locks on every call; the set of series is small and fixed.

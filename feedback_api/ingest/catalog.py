@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST_NAME = "feedback-manifest.json"
@@ -21,13 +20,6 @@ MANIFEST_NAME = "feedback-manifest.json"
 
 class CatalogUnavailable(RuntimeError):
     """The published site cannot be read (not published yet, or its host is down)."""
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    name: str
-    aliases: tuple[str, ...]
-    pages: dict[str, dict] = field(default_factory=dict)
 
 
 class SiteCatalog:

@@ -196,15 +196,12 @@ class _Details(BaseModel):
 
     def stored_details(self) -> dict:
         """The details as the store keeps them: the address only with consent."""
-        return {
-            "reasons": self.reasons or [],
-            "comment": self.comment,
-            "selection": self.selection,
-            "anchor": self.anchor,
-            "email": self.email if self.notify else None,
-            "notify": bool(self.notify),
-            "locale": self.locale,
-        }
+        details = self.model_dump(include=set(_Details.model_fields))
+        details["reasons"] = details["reasons"] or []
+        details["notify"] = bool(details["notify"])
+        if not details["notify"]:
+            details["email"] = None
+        return details
 
 
 def check_reasons(reasons: list[str] | None, rating: int, info_or_sets) -> None:

@@ -28,9 +28,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, name: str, email: str, *, role: str = "reviewer",
-                team: str, tier: int = 1, display_name: str = "",
-                password: str | None = None) -> User:  # fmt: skip
+def create_user(
+    session: Session,
+    name: str,
+    email: str,
+    *,
+    role: str = "reviewer",
+    team: str,
+    tier: int = 1,
+    display_name: str = "",
+    password: str | None = None,
+) -> User:
     if not _NAME.match(name):
         raise AccountError(f"{name!r} is not a login name like ana or li.wei (a-z, 0-9, . _ -).")
     if role not in ROLES:
@@ -42,10 +50,16 @@ def create_user(session: Session, name: str, email: str, *, role: str = "reviewe
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise AccountError(f"There is already a user called {name}.")
     user = User(
-        name=name, email=email, display_name=display_name or name, role=role, team=team,
-        tier=tier, active=True, created_at=datetime.now(UTC),
+        name=name,
+        email=email,
+        display_name=display_name or name,
+        role=role,
+        team=team,
+        tier=tier,
+        active=True,
+        created_at=datetime.now(UTC),
         password_hash=generate_password_hash(password) if password else None,
-    )  # fmt: skip
+    )
     session.add(user)
     session.flush()
     return user
@@ -72,7 +86,7 @@ def create_token(session: Session, user: User, label: str = "") -> str:
     session.add(
         ApiToken(
             user_id=user.id, token_hash=hash_token(token), name=label, created_at=datetime.now(UTC)
-        )  # fmt: skip
+        )
     )
     session.flush()
     return token

@@ -121,11 +121,15 @@ def _bool_arg(name: str) -> bool | None:
 @bp.get("/tasks")
 def list_tasks():
     filters = tasks.TaskFilters(
-        state=_list_arg("state"), priority=_list_arg("priority"), category=_list_arg("category"),
-        owner=request.args.get("owner"), team=request.args.get("team"),
-        version=request.args.get("version"), page=request.args.get("page"),
+        state=_list_arg("state"),
+        priority=_list_arg("priority"),
+        category=_list_arg("category"),
+        owner=request.args.get("owner"),
+        team=request.args.get("team"),
+        version=request.args.get("version"),
+        page=request.args.get("page"),
         breached=_bool_arg("breached"),
-    )  # fmt: skip
+    )
     window = tasks.PageRequest(
         offset=_int_arg("offset", 0, 0, 10**9), limit=_int_arg("limit", 50, 1, MAX_PAGE)
     )
@@ -160,7 +164,7 @@ def get_task(task_id: int):
                     from_value=e.from_value,
                     to_value=e.to_value,
                     reason=e.reason,
-                )  # fmt: skip
+                )
                 for e, actor in detail.events
             ],
         )
@@ -181,10 +185,20 @@ def _act(task_id: int, operate, admin: bool = False):
 def transition(task_id: int):
     data = _body(TransitionIn)
     review = current_app.extensions["review"]
-    return _act(task_id, lambda s, t, actor: tasks.transition(
-        s, t, data.action, actor, data.reason, data.fixed_in_version, data.fix_url,
-        public_url=_settings().public_url, policy=review.policy,
-    ))  # fmt: skip
+    return _act(
+        task_id,
+        lambda s, t, actor: tasks.transition(
+            s,
+            t,
+            data.action,
+            actor,
+            data.reason,
+            data.fixed_in_version,
+            data.fix_url,
+            public_url=_settings().public_url,
+            policy=review.policy,
+        ),
+    )
 
 
 @bp.post("/tasks/<int:task_id>/assign")
@@ -208,8 +222,10 @@ def assign(task_id: int):
 def set_priority(task_id: int):
     data = _body(PriorityIn)
     policy = current_app.extensions["review"].policy
-    return _act(task_id, lambda s, t, actor: tasks.set_priority(
-        s, t, data.priority, actor, data.reason, policy))  # fmt: skip
+    return _act(
+        task_id,
+        lambda s, t, actor: tasks.set_priority(s, t, data.priority, actor, data.reason, policy),
+    )
 
 
 @bp.post("/tasks/<int:task_id>/notes")
@@ -255,8 +271,9 @@ def _time_arg(name: str) -> datetime | None:
 @bp.get("/reports/<name>")
 def report(name: str):
     if name not in REPORT_NAMES:
-        raise APIError(404, "not_found", f"There is no report {name!r}; try "
-                       f"{', '.join(REPORT_NAMES)}.")  # fmt: skip
+        raise APIError(
+            404, "not_found", f"There is no report {name!r}; try {', '.join(REPORT_NAMES)}."
+        )
     period = reports.Period.of(_time_arg("since"), _time_arg("until"))
     group_by = request.args.get("group_by")
     fmt = request.args.get("format", "json")
@@ -269,8 +286,9 @@ def report(name: str):
         try:
             if name == "helpfulness":
                 group_by = group_by or "page"
-                rows = reports.helpfulness(conn, period, group_by, review.team_of,
-                                           request.args.get("version"))  # fmt: skip
+                rows = reports.helpfulness(
+                    conn, period, group_by, review.team_of, request.args.get("version")
+                )
             elif name == "sla":
                 group_by = group_by or "team"
                 rows = reports.service_levels(conn, period, group_by)
@@ -288,10 +306,15 @@ def report(name: str):
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return jsonify({
-        "report": name, "group_by": group_by,
-        "since": None if name == "backlog" else period.since.isoformat(),
-        "until": None if name == "backlog" else period.until.isoformat(),
-        "rows": [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
-                 for r in rows],
-    })  # fmt: skip
+    return jsonify(
+        {
+            "report": name,
+            "group_by": group_by,
+            "since": None if name == "backlog" else period.since.isoformat(),
+            "until": None if name == "backlog" else period.until.isoformat(),
+            "rows": [
+                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+                for r in rows
+            ],
+        }
+    )

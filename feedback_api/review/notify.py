@@ -94,20 +94,26 @@ def _enqueue(conn: Connection, now: datetime, public_url: str, **row) -> None:
     conn.execute(insert(outbox).values(created_at=now, next_attempt_at=now, attempts=0, **row))
 
 
-def enqueue_ack(conn: Connection, task_id: int, rows: list[dict], title: str, public_url: str,
-                now: datetime) -> None:  # fmt: skip
+def enqueue_ack(
+    conn: Connection, task_id: int, rows: list[dict], title: str, public_url: str, now: datetime
+) -> None:
     """The automatic confirmation: a person will look at what the reader wrote."""
     for row in rows:
         if not (row.get("notify") and row.get("email")):
             continue
         link = page_link(public_url, row["version"], row["page"])
         _enqueue(
-            conn, now, public_url, task_id=task_id, feedback_id=row["id"],
-            to_address=row["email"], kind="ack",
+            conn,
+            now,
+            public_url,
+            task_id=task_id,
+            feedback_id=row["id"],
+            to_address=row["email"],
+            kind="ack",
             subject=f"We got your feedback on “{title}”",
             body=f"Thank you for your feedback on {link}.\n\nA person on the documentation "
             "team will look at it, and we will write again when the page is fixed.",
-        )  # fmt: skip
+        )
 
 
 def _resolved_mail(page: str, version: str, fix_url: str | None, public_url: str):
@@ -145,22 +151,45 @@ def enqueue_resolved(conn: Connection, task_id: int, public_url: str, now: datet
     readers = _readers_to_tell(conn, task_id)
     for feedback_id, address in readers:
         _enqueue(
-            conn, now, public_url, task_id=task_id, feedback_id=feedback_id,
-            to_address=address, kind="resolved", subject=subject, body=body,
-        )  # fmt: skip
+            conn,
+            now,
+            public_url,
+            task_id=task_id,
+            feedback_id=feedback_id,
+            to_address=address,
+            kind="resolved",
+            subject=subject,
+            body=body,
+        )
     return len(readers)
 
 
-def enqueue_staff(conn: Connection, task_id: int, user_ids: list[int], kind: str, subject: str,
-                  body: str, public_url: str, now: datetime) -> None:  # fmt: skip
+def enqueue_staff(
+    conn: Connection,
+    task_id: int,
+    user_ids: list[int],
+    kind: str,
+    subject: str,
+    body: str,
+    public_url: str,
+    now: datetime,
+) -> None:
     """Warnings and escalations to reviewers (no unsubscribe: it is their work)."""
     if not user_ids:
         return
     for (address,) in conn.execute(
         select(users.c.email).where(users.c.id.in_(user_ids), users.c.active.is_(True))
     ):
-        _enqueue(conn, now, public_url, task_id=task_id, to_address=address, kind=kind,
-                 subject=subject, body=body)  # fmt: skip
+        _enqueue(
+            conn,
+            now,
+            public_url,
+            task_id=task_id,
+            to_address=address,
+            kind=kind,
+            subject=subject,
+            body=body,
+        )
 
 
 def _message(row, settings: MailSettings) -> EmailMessage:
@@ -200,8 +229,9 @@ def _claim(engine: Engine, now: datetime, limit: int) -> list:
     return claimed
 
 
-def deliver(engine: Engine, settings: MailSettings, now: datetime | None = None,
-            limit: int = 200) -> dict[str, int]:  # fmt: skip
+def deliver(
+    engine: Engine, settings: MailSettings, now: datetime | None = None, limit: int = 200
+) -> dict[str, int]:
     """Send the mail that is due; failures wait (doubling) and are tried again."""
     if not settings.host:
         return {"sent": 0, "failed": 0, "dropped": 0}

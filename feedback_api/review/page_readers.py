@@ -62,13 +62,16 @@ def record(conn: Connection, page: str, version: str, rows: Iterable[dict]) -> N
         # In one order in every batch, so two writers never wait for each other's rows.
         _UPSERT[conn.dialect.name].execute(
             conn,
-            [{"page": page, "version": version, "client_hash": client, "last_at": at}
-             for client, at in sorted(latest.items())],
-        )  # fmt: skip
+            [
+                {"page": page, "version": version, "client_hash": client, "last_at": at}
+                for client, at in sorted(latest.items())
+            ],
+        )
 
 
-def count_within(conn: Connection, page: str, version: str, limits: dict[int, int | None],
-                 now: datetime) -> dict[int, int]:  # fmt: skip
+def count_within(
+    conn: Connection, page: str, version: str, limits: dict[int, int | None], now: datetime
+) -> dict[int, int]:
     """{window hours: distinct readers in the window, counted up to its limit (None: all)}."""
     counts = {}
     for window, limit in limits.items():

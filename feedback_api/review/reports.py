@@ -56,9 +56,13 @@ def _share(helpful: int, count: int) -> float | None:
     return round(helpful / count, 4) if count else None
 
 
-def helpfulness(conn: Connection, period: Period, group_by: str = "page",
-                team_of: Callable[[str, str], str] | None = None,
-                version: str | None = None) -> list[dict]:  # fmt: skip
+def helpfulness(
+    conn: Connection,
+    period: Period,
+    group_by: str = "page",
+    team_of: Callable[[str, str], str] | None = None,
+    version: str | None = None,
+) -> list[dict]:
     """Share of helpful ratings per group in the period, and its trend: the second half's
     share minus the first half's."""
     if group_by not in HELPFULNESS_GROUPS:
@@ -91,12 +95,17 @@ def helpfulness(conn: Connection, period: Period, group_by: str = "page",
         (c1, h1), (c2, h2) = first.get(key, (0, 0)), second.get(key, (0, 0))
         share1, share2 = _share(h1, c1), _share(h2, c2)
         trend = None if by_time or None in (share1, share2) else round(share2 - share1, 4)
-        rows.append({
-            group_by: key, "ratings": c1 + c2, "helpful": h1 + h2,
-            "helpful_share": _share(h1 + h2, c1 + c2),
-            "first_half_share": None if by_time else share1,
-            "second_half_share": None if by_time else share2, "trend": trend,
-        })  # fmt: skip
+        rows.append(
+            {
+                group_by: key,
+                "ratings": c1 + c2,
+                "helpful": h1 + h2,
+                "helpful_share": _share(h1 + h2, c1 + c2),
+                "first_half_share": None if by_time else share1,
+                "second_half_share": None if by_time else share2,
+                "trend": trend,
+            }
+        )
     return rows
 
 
@@ -154,8 +163,12 @@ def _helpfulness_sqlite(conn, group_by: str, split: datetime, period: Period, ve
         + (" AND version = :version" if version else "")
         + f" GROUP BY {keys}"
     )
-    params = {"since": _sqlite_time(period.since), "split": _sqlite_time(split),
-              "until": _sqlite_time(period.until), "version": version}  # fmt: skip
+    params = {
+        "since": _sqlite_time(period.since),
+        "split": _sqlite_time(split),
+        "until": _sqlite_time(period.until),
+        "version": version,
+    }
     return conn.execute(text(sql), params)
 
 
@@ -173,7 +186,7 @@ def fixes(conn: Connection, period: Period) -> list[dict]:
             tasks.c.fixed_in_version,
             tasks.c.resolved_at,
             tasks.c.team,
-        )  # fmt: skip
+        )
         .where(tasks.c.resolved_at.is_not(None), tasks.c.fixed_in_version.is_not(None))
         .where(tasks.c.resolved_at >= period.since, tasks.c.resolved_at < period.until)
         .order_by(tasks.c.resolved_at)
@@ -189,14 +202,22 @@ def fixes(conn: Connection, period: Period) -> list[dict]:
             verdict = "not enough ratings yet"
         else:
             verdict = "better" if a_share > b_share else "not better"
-        rows.append({
-            "task_id": task.id, "page": task.page, "team": task.team, "version": task.version,
-            "fixed_in_version": task.fixed_in_version, "resolved_at": task.resolved_at,
-            "before_ratings": before[0], "before_share": b_share,
-            "after_ratings": after[0], "after_share": a_share,
-            "change": round(a_share - b_share, 4) if None not in (a_share, b_share) else None,
-            "verdict": verdict,
-        })  # fmt: skip
+        rows.append(
+            {
+                "task_id": task.id,
+                "page": task.page,
+                "team": task.team,
+                "version": task.version,
+                "fixed_in_version": task.fixed_in_version,
+                "resolved_at": task.resolved_at,
+                "before_ratings": before[0],
+                "before_share": b_share,
+                "after_ratings": after[0],
+                "after_share": a_share,
+                "change": round(a_share - b_share, 4) if None not in (a_share, b_share) else None,
+                "verdict": verdict,
+            }
+        )
     return rows
 
 
@@ -219,34 +240,46 @@ def service_levels(conn: Connection, period: Period, group_by: str = "team") -> 
         raise ValueError(f"group_by must be one of {', '.join(SLA_GROUPS)}")
     key = _bucket(conn, tasks.c.created_at, "month") if group_by == "month" else tasks.c[group_by]
     query = select(
-        key.label("k"), tasks.c.created_at, tasks.c.first_responded_at,
-        tasks.c.first_response_due, tasks.c.resolved_at, tasks.c.reopened_count,
-        tasks.c.breached, tasks.c.state,
-    ).where(tasks.c.created_at >= period.since, tasks.c.created_at < period.until)  # fmt: skip
+        key.label("k"),
+        tasks.c.created_at,
+        tasks.c.first_responded_at,
+        tasks.c.first_response_due,
+        tasks.c.resolved_at,
+        tasks.c.reopened_count,
+        tasks.c.breached,
+        tasks.c.state,
+    ).where(tasks.c.created_at >= period.since, tasks.c.created_at < period.until)
     groups: dict[str, list] = {}
     for row in conn.execute(query):
         groups.setdefault(row.k, []).append(row)
     out = []
     for name in sorted(groups):
         rows = groups[name]
-        responses = [_minutes(r.first_responded_at - r.created_at) for r in rows
-                     if r.first_responded_at]  # fmt: skip
-        on_time = sum(1 for r in rows if r.first_responded_at
-                      and r.first_responded_at <= r.first_response_due)  # fmt: skip
+        responses = [
+            _minutes(r.first_responded_at - r.created_at) for r in rows if r.first_responded_at
+        ]
+        on_time = sum(
+            1 for r in rows if r.first_responded_at and r.first_responded_at <= r.first_response_due
+        )
         resolved = [r for r in rows if r.resolved_at]
-        resolution_hours = [(r.resolved_at - r.created_at).total_seconds() / 3600
-                            for r in resolved]  # fmt: skip
-        out.append({
-            group_by: name, "tasks": len(rows), "responded": len(responses),
-            "mean_first_response_minutes": _stat(statistics.fmean, responses),
-            "median_first_response_minutes": _stat(statistics.median, responses),
-            "on_time_response_rate": _share(on_time, len(responses)),
-            "resolved": len(resolved), "resolution_rate": _share(len(resolved), len(rows)),
-            "first_time_resolution_rate": _share(
-                sum(1 for r in resolved if r.reopened_count == 0), len(resolved)),
-            "mean_resolution_hours": _stat(statistics.fmean, resolution_hours),
-            "breaches": sum(1 for r in rows if r.breached),
-        })  # fmt: skip
+        resolution_hours = [(r.resolved_at - r.created_at).total_seconds() / 3600 for r in resolved]
+        out.append(
+            {
+                group_by: name,
+                "tasks": len(rows),
+                "responded": len(responses),
+                "mean_first_response_minutes": _stat(statistics.fmean, responses),
+                "median_first_response_minutes": _stat(statistics.median, responses),
+                "on_time_response_rate": _share(on_time, len(responses)),
+                "resolved": len(resolved),
+                "resolution_rate": _share(len(resolved), len(rows)),
+                "first_time_resolution_rate": _share(
+                    sum(1 for r in resolved if r.reopened_count == 0), len(resolved)
+                ),
+                "mean_resolution_hours": _stat(statistics.fmean, resolution_hours),
+                "breaches": sum(1 for r in rows if r.breached),
+            }
+        )
     return out
 
 
@@ -264,7 +297,7 @@ def backlog(conn: Connection, now: datetime | None = None) -> list[dict]:
             func.sum(case((tasks.c.breached.is_(True), 1), else_=0)),
             func.sum(case((tasks.c.due_at <= now, 1), else_=0)),
             func.min(tasks.c.created_at),
-        )  # fmt: skip
+        )
         .where(tasks.c.state.in_(OPEN_STATES))
         .group_by(tasks.c.priority)
     )
@@ -274,10 +307,15 @@ def backlog(conn: Connection, now: datetime | None = None) -> list[dict]:
         _, count, breached, overdue, oldest = found.get(priority, (priority, 0, 0, 0, None))
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
-        rows.append({
-            "priority": priority, "open": count, "breached": int(breached or 0),
-            "overdue": int(overdue or 0), "oldest_created_at": oldest,
-        })  # fmt: skip
+        rows.append(
+            {
+                "priority": priority,
+                "open": count,
+                "breached": int(breached or 0),
+                "overdue": int(overdue or 0),
+                "oldest_created_at": oldest,
+            }
+        )
     return rows
 
 
@@ -295,7 +333,7 @@ def breaches(conn: Connection, period: Period) -> list[dict]:
             tasks.c.state,
             tasks.c.response_breached_at,
             tasks.c.resolution_breached_at,
-        )  # fmt: skip
+        )
         .where(in_period(tasks.c.response_breached_at) | in_period(tasks.c.resolution_breached_at))
         .order_by(tasks.c.id)
     )
@@ -310,7 +348,7 @@ def breaches(conn: Connection, period: Period) -> list[dict]:
             "state": r.state,
             "response_breached_at": r.response_breached_at,
             "resolution_breached_at": r.resolution_breached_at,
-        }  # fmt: skip
+        }
         for r in conn.execute(query)
     ]
 
@@ -329,19 +367,53 @@ def neutralise(value) -> str:
 
 # The columns of each report after its group column, so an empty CSV still has its header.
 COLUMNS = {
-    "helpfulness": ("ratings", "helpful", "helpful_share", "first_half_share",
-                    "second_half_share", "trend"),
-    "fixes": ("task_id", "page", "team", "version", "fixed_in_version", "resolved_at",
-              "before_ratings", "before_share", "after_ratings", "after_share", "change",
-              "verdict"),
-    "sla": ("tasks", "responded", "mean_first_response_minutes",
-            "median_first_response_minutes", "on_time_response_rate", "resolved",
-            "resolution_rate", "first_time_resolution_rate", "mean_resolution_hours",
-            "breaches"),
+    "helpfulness": (
+        "ratings",
+        "helpful",
+        "helpful_share",
+        "first_half_share",
+        "second_half_share",
+        "trend",
+    ),
+    "fixes": (
+        "task_id",
+        "page",
+        "team",
+        "version",
+        "fixed_in_version",
+        "resolved_at",
+        "before_ratings",
+        "before_share",
+        "after_ratings",
+        "after_share",
+        "change",
+        "verdict",
+    ),
+    "sla": (
+        "tasks",
+        "responded",
+        "mean_first_response_minutes",
+        "median_first_response_minutes",
+        "on_time_response_rate",
+        "resolved",
+        "resolution_rate",
+        "first_time_resolution_rate",
+        "mean_resolution_hours",
+        "breaches",
+    ),
     "backlog": ("priority", "open", "breached", "overdue", "oldest_created_at"),
-    "breaches": ("task_id", "page", "version", "team", "priority", "tier", "state",
-                 "response_breached_at", "resolution_breached_at"),
-}  # fmt: skip
+    "breaches": (
+        "task_id",
+        "page",
+        "version",
+        "team",
+        "priority",
+        "tier",
+        "state",
+        "response_breached_at",
+        "resolution_breached_at",
+    ),
+}
 
 
 def header(report: str, group_by: str) -> list[str]:

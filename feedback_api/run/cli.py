@@ -63,9 +63,15 @@ def _register_review(app: Flask) -> None:
             raise click.ClickException("--password-stdin was given but stdin had no password.")
         with account_change() as session:
             user = accounts.create_user(
-                session, name, email, role=role, team=team, tier=tier,
-                display_name=display_name, password=password,
-            )  # fmt: skip
+                session,
+                name,
+                email,
+                role=role,
+                team=team,
+                tier=tier,
+                display_name=display_name,
+                password=password,
+            )
             created = f"Created {user.role} {user.name} (team {user.team}, tier {user.tier})."
         click.echo(created)
 
@@ -79,8 +85,10 @@ def _register_review(app: Flask) -> None:
         with store().transaction() as session:
             for user in session.scalars(select(User).order_by(User.name)):
                 state = "active" if user.active else "inactive"
-                click.echo(f"{user.name}\t{user.role}\t{user.team}\ttier {user.tier}\t"
-                           f"{state}\t{user.email}")  # fmt: skip
+                click.echo(
+                    f"{user.name}\t{user.role}\t{user.team}\ttier {user.tier}\t"
+                    f"{state}\t{user.email}"
+                )
 
     @users.command("set-role")
     @click.argument("name")
@@ -131,8 +139,9 @@ def _register_review(app: Flask) -> None:
             click.echo("Mail: no SMTP server is set (TIDEWAY_SMTP_HOST); mail waits in the outbox.")
         else:
             sent = notify.deliver(store().engine, notify.MailSettings.from_settings(settings))
-            click.echo(f"Mail: {sent['sent']} sent, {sent['failed']} to retry, "
-                       f"{sent['dropped']} dropped.")  # fmt: skip
+            click.echo(
+                f"Mail: {sent['sent']} sent, {sent['failed']} to retry, {sent['dropped']} dropped."
+            )
 
 
 def _redacted(url: str) -> str:

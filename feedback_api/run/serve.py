@@ -39,19 +39,25 @@ def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
     SLA sweep loop (`TIDEWAY_SWEEP_INTERVAL_SECONDS`) beside the workers.
     """
     return [
-        "--config", "python:feedback_api.run.gunicorn_hooks",
+        "--config",
+        "python:feedback_api.run.gunicorn_hooks",
         *(("--env", f"{SWEEP_FLAG}=1") if sweep else ()),
-        "--bind", f"{settings.host}:{settings.port}",
-        "--workers", str(settings.workers),
+        "--bind",
+        f"{settings.host}:{settings.port}",
+        "--workers",
+        str(settings.workers),
         # Threads let submissions that arrive together share one commit (group commit).
-        "--worker-class", "gthread",
-        "--threads", str(settings.threads),
-        "--graceful-timeout", "5",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(settings.threads),
+        "--graceful-timeout",
+        "5",
         # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a
         # second server on the machine takes it over, and either one removes it on exit.
         "--no-control-socket",
         "feedback_api.wsgi:application",
-    ]  # fmt: skip
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

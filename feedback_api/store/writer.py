@@ -161,8 +161,11 @@ class GroupCommitter:
         with self._writer_turn(), self._transaction() as conn:
             result = conn.exec_driver_sql(sql, params)
             ids = {key: id_ for id_, key in result}
-            inserted = [{**row, "id": ids[row["idempotency_key"]]}
-                        for row in rows if row["idempotency_key"] in ids]  # fmt: skip
+            inserted = [
+                {**row, "id": ids[row["idempotency_key"]]}
+                for row in rows
+                if row["idempotency_key"] in ids
+            ]
             tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
         outcomes: list[tuple[int, int | None] | None] = []
         owners: set[str] = set()
