@@ -40,8 +40,12 @@ VERSIONS_SCRIPT = (
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
     """The theme's banner partial, as the theme renders it on the page at `page_url`."""
     base_url = "/".join([".."] * page_url.count("/")) or "."  # MkDocs' relative root
-    config = {"extra": {"tideway": {"version": version, "dev": dev},
-                        "version": {"default": default_alias}}}  # fmt: skip
+    config = {
+        "extra": {
+            "tideway": {"version": version, "dev": dev},
+            "version": {"default": default_alias},
+        }
+    }
     inner = _BANNER.render(config=config, base_url=base_url).strip()
     # The box Material puts around a theme's `outdated` block.
     return (
@@ -63,9 +67,14 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     if body_end < match.end():
         return output[: match.end(1)] + banner + output[match.start(2) :]
     return "".join(
-        (output[: match.end(1)], banner, output[match.start(2) : body_end], VERSIONS_SCRIPT,
-         output[body_end:])
-    )  # fmt: skip
+        (
+            output[: match.end(1)],
+            banner,
+            output[match.start(2) : body_end],
+            VERSIONS_SCRIPT,
+            output[body_end:],
+        )
+    )
 
 
 def src_to_url(src: str) -> str:

@@ -56,8 +56,10 @@ def git_env(repo: Path) -> dict[str, str]:
 def head(repo: Path, branch: str) -> str | None:
     done = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-        cwd=repo, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip() or None
 
 

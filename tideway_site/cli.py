@@ -55,14 +55,24 @@ def publish_main(argv: list[str] | None = None) -> int:
             plan = Plan((spec,), default, plan.redirects)
         if args.check:
             outcome = publish(
-                root, plan, branch_name=args.branch, force=True, check_only=True,
+                root,
+                plan,
+                branch_name=args.branch,
+                force=True,
+                check_only=True,
                 ledger=args.ledger,
-            )  # fmt: skip
+            )
         else:
             outcome = publish(
-                root, plan, branch_name=args.branch, push=args.push, force=args.force,
-                ledger=args.ledger, set_default=args.all or args.default, prune=args.prune,
-            )  # fmt: skip
+                root,
+                plan,
+                branch_name=args.branch,
+                push=args.push,
+                force=args.force,
+                ledger=args.ledger,
+                set_default=args.all or args.default,
+                prune=args.prune,
+            )
     except PublishError as exc:
         print(exc, file=sys.stderr)
         return 2

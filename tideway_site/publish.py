@@ -176,16 +176,25 @@ def publish(
             for spec, tree, _ in todo:
                 with tempfile.TemporaryDirectory(prefix="tideway-gates-") as out:
                     outcome.gates[spec.version] = run_gates(
-                        tree, Path(out) / "site", build_env(repo, spec),
-                        ledger or repo / DEFAULT_LEDGER, today,
-                    )  # fmt: skip
+                        tree,
+                        Path(out) / "site",
+                        build_env(repo, spec),
+                        ledger or repo / DEFAULT_LEDGER,
+                        today,
+                    )
             if not outcome.passed or check_only:
                 return outcome
         for spec, tree, digest in todo:
             branch.mike_deploy(
-                repo, tree, spec.version, branch=branch_name, aliases=spec.aliases,
-                title=spec.title, props={"inputs": digest}, env=build_env(repo, spec),
-            )  # fmt: skip
+                repo,
+                tree,
+                spec.version,
+                branch=branch_name,
+                aliases=spec.aliases,
+                title=spec.title,
+                props={"inputs": digest},
+                env=build_env(repo, spec),
+            )
             outcome.built.append(spec.version)
             log(f"Published version {spec.version} to branch {branch_name}.")
     if prune and not only:
