@@ -28,6 +28,7 @@ from sqlalchemy import insert  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from feedback_api import create_app  # noqa: E402
+from feedback_api.review.core.triage import OPEN_STATES  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from feedback_api.store.models import Feedback, Task, User  # noqa: E402
 from tests import services  # noqa: E402
@@ -35,7 +36,6 @@ from tests import services  # noqa: E402
 PASSWORD = "bench-password"
 PAGES = ["quickstart/", "", "reference/api/", "reference/configuration/", "guides/widget/"]
 PAGES += [f"guides/topic-{i}/" for i in range(400)]
-STATES_OPEN = ["new", "triaged", "in_progress"]
 PRIORITIES = ["urgent", "important", "normal", "suggestion", "request"]
 CATEGORIES = ["problem", "suggestion", "request", "praise", "complaint"]
 TEAMS = ["docs-team", "api-team", "platform-team", "sdk-team"]
@@ -76,7 +76,7 @@ def seed(url: str, open_tasks: int) -> None:
                     page=PAGES[i % len(PAGES)],
                     version=f"0.{i // len(PAGES)}",
                     open_key=f"0.{i // len(PAGES)}\n{PAGES[i % len(PAGES)]}" if is_open else None,
-                    state=rng.choice(STATES_OPEN) if is_open else "closed",
+                    state=rng.choice(OPEN_STATES) if is_open else "closed",
                     category=rng.choice(CATEGORIES),
                     priority=rng.choice(PRIORITIES),
                     priority_rule="bench",

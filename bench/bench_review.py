@@ -29,6 +29,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from feedback_api import create_app  # noqa: E402
 from feedback_api.review.accounts import create_token, create_user  # noqa: E402
 from feedback_api.review.core.policy import PRIORITIES  # noqa: E402
+from feedback_api.review.core.triage import OPEN_STATES  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from feedback_api.store.models import Task  # noqa: E402
 
@@ -76,7 +77,7 @@ def seed(app, rng: random.Random) -> None:
         due = created + timedelta(hours=rng.choice((0.25, 1, 4, 24, 48)))
         task_rows.append({
             "page": page, "version": version, "open_key": f"{version}\n{page}",
-            "state": rng.choice(("new", "triaged", "in_progress")), "category": "problem",
+            "state": rng.choice(OPEN_STATES), "category": "problem",
             "priority": rng.choice(PRIORITIES), "priority_rule": "bench", "team": f"team-{i % 5}",
             "owner_id": rng.choice(user_ids), "tier": 1, "feedback_count": 0, "reader_count": 0,
             "created_at": created, "updated_at": created, "first_response_due": due,

@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
-from feedback_api.review.intake import attach_rows, log_event
+from feedback_api.review.audit import log_event
+from feedback_api.review.intake import attach_rows
 from feedback_api.review.page_readers import readers as page_readers
 from feedback_api.review.sweep import sweep
 from feedback_api.store import make_engine, upgrade
@@ -99,6 +100,29 @@ def test_a_task_counts_each_reader_once_across_batches(app, published_site):
     assert (task.feedback_count, task.reader_count) == (6, 3)
 
 
+def test_a_batch_that_reopens_a_task_and_raises_it_times_it_from_the_reopening(app, published_site):
+    now = datetime.now(UTC)
+    version = published_site.current
+    task_id = commit_batch(app, [submission(version, "reader-a", now)]).popitem()[1]
+    month_ago = now - timedelta(days=30)
+    tasks = Task.__table__
+    with app.extensions["store"].engine.begin() as conn:  # resolved in this version long ago
+        conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task_id)
+            .values(state="resolved", open_key=None, fixed_in_version=version, due_at=None,
+                    resolved_at=month_ago, first_responded_at=month_ago,
+                    resolution_due=month_ago)
+        )  # fmt: skip
+    # Five more readers' negative feedback reopens it and makes it important: its due times
+    # count from the reopening, not from the month-old resolution due time.
+    commit_batch(app, [submission(version, f"reader-{n}", now) for n in range(5)])
+    task = load_task(app, task_id)
+    assert (task.state, task.priority) == ("triaged", "important")
+    assert task.resolution_due > now
+    assert task.due_at == task.resolution_due
+
+
 def test_the_sweep_forgets_readers_past_the_longest_window(app, published_site):
     now = datetime.now(UTC)
     version = published_site.current
@@ -115,7 +139,7 @@ def test_a_datetime_bound_through_the_driver_is_stored_as_sqlalchemy_stores_it(a
     at = datetime(2024, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
     task_id = commit_batch(app, [submission(published_site.current, "r", at)]).popitem()[1]
     with app.extensions["store"].engine.begin() as conn:
-        log_event(conn, task_id, "note", None, None, "through the driver", at)
+        log_event(conn, task_id, "note", reason="through the driver", at=at)
         conn.execute(insert(TaskEvent.__table__).values(task_id=task_id, at=at, kind="note"))
         stored = conn.execute(
             text("SELECT CAST(at AS TEXT) FROM task_events WHERE kind = 'note'")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedback_api.review.core.triage import is_open
+
 STATE_LABELS = {
     "new": "New",
     "triaged": "Triaged",
@@ -58,7 +60,7 @@ def duration_words(seconds: float) -> str:
 
 def running_clock(task, now: datetime) -> Clock:
     """The SLA clock that matters now: first response until there is one, then resolution."""
-    if task.state not in ("new", "triaged", "in_progress"):
+    if not is_open(task.state):
         return Clock("none", "", None, "")
     if task.first_responded_at is None:
         which, due, warn = "first response", task.first_response_due, task.first_response_warn_at

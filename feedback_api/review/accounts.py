@@ -1,4 +1,5 @@
-"""Reviewers and their API tokens: created from the CLI, tokens stored only as SHA-256."""
+"""Reviewers and their API tokens (created from the CLI, tokens stored only as SHA-256), and
+the reviewers as task routing and escalation see them."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from feedback_api.store.models import ApiToken, User
+from feedback_api.store.models import ApiToken, Task, User
+
+from .core import triage
 
 ROLES = ("reviewer", "admin")
 TOKEN_PREFIX = "tdw_"
@@ -114,3 +117,20 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at > TOUCH_EVERY:
         row.ApiToken.last_used_at = now
     return row.User
+
+
+def routing_members(conn: Connection) -> list[triage.Member]:
+    """The active reviewers as routing and escalation see them: team, tier, open tasks owned."""
+    tasks = Task.__table__
+    open_counts = dict(
+        conn.execute(
+            select(tasks.c.owner_id, func.count())
+            .where(tasks.c.state.in_(triage.OPEN_STATES), tasks.c.owner_id.is_not(None))
+            .group_by(tasks.c.owner_id)
+        ).all()
+    )
+    users = User.__table__
+    return [
+        triage.Member(u.id, u.name, u.team, u.tier, open_counts.get(u.id, 0))
+        for u in conn.execute(select(users).where(users.c.active.is_(True)))
+    ]

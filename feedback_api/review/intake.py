@@ -15,37 +15,49 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Integer, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from feedback_api.ingest.catalog import CatalogUnavailable, SiteCatalog
-from feedback_api.store.models import Feedback, Task, TaskEvent, User
+from feedback_api.store.models import Feedback, Task, User
 from feedback_api.store.prepared import Prepared
 
 from . import notify, page_readers
+from .accounts import routing_members
+from .audit import log_event
 from .core import triage
 from .core.policy import OwnerRule, TriagePolicy
 
 feedback = Feedback.__table__
 tasks = Task.__table__
-events = TaskEvent.__table__
 users = User.__table__
 
 # The statements of the common path, where a batch joins an open task, are built once:
 # building a Core statement on every call cost more CPU than running it. Those whose results
 # need no processing run through the driver (store/prepared.py).
 _OPEN_TASK = (
-    select(tasks.c.id, tasks.c.page, tasks.c.version, tasks.c.priority,
-           tasks.c.first_responded_at, tasks.c.first_response_due, tasks.c.resolution_due)
+    select(
+        tasks.c.id,
+        tasks.c.state,
+        tasks.c.priority,
+        tasks.c.first_responded_at,
+        tasks.c.first_response_due,
+        tasks.c.resolution_due,
+    )
     .where(tasks.c.open_key == bindparam("key"))
     .with_for_update()
-)  # fmt: skip
-_LOG_EVENT = Prepared(
-    insert(events)
-    .values({name: bindparam(name, type_=events.c[name].type)
-             for name in ("task_id", "actor_id", "at", "kind", "from_value", "to_value", "reason")})
-    .inline()  # no RETURNING of the new id on PostgreSQL: nobody reads it
-)  # fmt: skip
+)
 
 
 @functools.cache
@@ -55,10 +67,15 @@ def _count_on_task(clients: int) -> Prepared:
     # over an IN list reads every row those readers have on the task (thousands, for a
     # reader who writes often).
     new_readers = [
-        cast(~exists().where(feedback.c.task_id == bindparam("task"),
-                             feedback.c.client_hash == bindparam(f"client_{i}")), Integer)
+        cast(
+            ~exists().where(
+                feedback.c.task_id == bindparam("task"),
+                feedback.c.client_hash == bindparam(f"client_{i}"),
+            ),
+            Integer,
+        )
         for i in range(clients)
-    ]  # fmt: skip
+    ]
     return Prepared(
         update(tasks)
         .where(tasks.c.id == bindparam("task"))
@@ -94,6 +111,13 @@ class IntakeContext:
         self.reader_limits = self.policy.reader_limits()
 
 
+@dataclass(frozen=True)
+class PageFactsAndVersion:
+    page: triage.PageFacts
+    version_label: str
+    is_default: bool
+
+
 def page_facts(catalog: SiteCatalog | None, version: str, page: str) -> PageFactsAndVersion:
     entry, default_version, label = {}, None, version
     if catalog is not None:
@@ -115,46 +139,38 @@ def page_facts(catalog: SiteCatalog | None, version: str, page: str) -> PageFact
     return PageFactsAndVersion(facts, label, version == default_version)
 
 
-@dataclass(frozen=True)
-class PageFactsAndVersion:
-    page: triage.PageFacts
-    version_label: str
-    is_default: bool
+@dataclass(frozen=True, slots=True)
+class TriagedGroup:
+    """The submissions of one batch that ask for work on one page of one version, and what
+    triage made of them."""
+
+    page: str
+    version: str
+    open_key: str
+    rows: list[dict]
+    facts: triage.TaskFacts
+    category_why: str
+    priority: str
+    # The rule's text with reader counts stopped at their limits (see _priority_rule).
+    bounded_rule: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTask:
+    """What joining a group needs of the open task it joins."""
+
+    id: int
+    state: str
+    priority: str
+    first_responded_at: datetime | None
+    first_response_due: datetime
+    resolution_due: datetime
 
 
 def _text(rows: list[dict]) -> str:
     return "\n".join(
         filter(None, (t for r in rows for t in (r.get("comment"), r.get("selection"))))
-    )
-
-
-def _members(conn: Connection) -> list[triage.Member]:
-    open_counts = dict(
-        conn.execute(
-            select(tasks.c.owner_id, func.count())
-            .where(tasks.c.state.in_(triage.OPEN_STATES), tasks.c.owner_id.is_not(None))
-            .group_by(tasks.c.owner_id)
-        ).all()
-    )
-    return [
-        triage.Member(u.id, u.name, u.team, u.tier, open_counts.get(u.id, 0))
-        for u in conn.execute(select(users).where(users.c.active.is_(True)))
-    ]
-
-
-def log_event(conn: Connection, task_id: int, kind: str, before, after, reason: str | None,
-              now: datetime, actor_id: int | None = None) -> None:  # fmt: skip
-    _LOG_EVENT.execute(
-        conn,
-        {
-            "task_id": task_id,
-            "actor_id": actor_id,
-            "at": now,
-            "kind": kind,
-            "from_value": None if before is None else str(before),
-            "to_value": None if after is None else str(after),
-            "reason": reason,
-        },
     )
 
 
@@ -167,117 +183,171 @@ def attach_rows(ctx: IntakeContext, conn: Connection, rows: list[dict]) -> dict[
         if triage.makes_work(row["rating"], row.get("comment"), row.get("selection")):
             groups.setdefault((row["page"], row["version"]), []).append(row)
     # Pages in one order in every batch: two writers take their locks in the same order.
-    for (page, version), group in sorted(groups.items()):
-        task_id = _attach_group(ctx, conn, page, version, group, now)
-        for row in group:
+    for (page, version), group_rows in sorted(groups.items()):
+        group = _triage(ctx, conn, page=page, version=version, rows=group_rows, now=now)
+        task_id = _attach_group(ctx, conn, group)
+        for row in group_rows:
             result[row["idempotency_key"]] = task_id
     return result
 
 
-def _attach_group(ctx, conn, page, version, group, now) -> int:
-    key = triage.open_key(page, version)
+def _triage(
+    ctx: IntakeContext,
+    conn: Connection,
+    *,
+    page: str,
+    version: str,
+    rows: list[dict],
+    now: datetime,
+) -> TriagedGroup:
+    """Class and priority of a group; its readers are recorded on the way."""
     facts_page = page_facts(ctx.catalog, version, page)
-    title = facts_page.page.title
-    text = _text(group)
-    first = group[0]
+    text = _text(rows)
+    first = rows[0]
     category, category_why = triage.categorise(
         ctx.policy, first["rating"], first.get("reasons") or [], text
     )
-    page_readers.record(conn, page, version, group)
-    limits = ctx.reader_limits
-    readers = page_readers.count_within(conn, page, version, limits, now)
+    page_readers.record(conn, page, version, rows)
+    readers = page_readers.count_within(conn, page, version, ctx.reader_limits, now)
     facts = triage.TaskFacts(
-        page=facts_page.page, version_label=facts_page.version_label,
-        is_default_version=facts_page.is_default, category=category,
-        reasons=frozenset(r for row in group for r in (row.get("reasons") or [])),
-        text=text, readers_within=readers,
-    )  # fmt: skip
+        page=facts_page.page,
+        version_label=facts_page.version_label,
+        is_default_version=facts_page.is_default,
+        category=category,
+        reasons=frozenset(r for row in rows for r in (row.get("reasons") or [])),
+        text=text,
+        readers_within=readers,
+    )
     priority, bounded_rule = triage.decide_priority(ctx.policy, facts)
+    return TriagedGroup(
+        page=page,
+        version=version,
+        open_key=triage.open_key(page, version),
+        rows=rows,
+        facts=facts,
+        category_why=category_why,
+        priority=priority,
+        bounded_rule=bounded_rule,
+        now=now,
+    )
 
-    def rule() -> str:
-        # Counts stop at the largest threshold, which decides the same priority; but the
-        # rule's text names the count, so when it is stored and a count hit its limit, the
-        # count is taken again, in full. Only a new task or a raised priority stores it.
-        if all(readers[window] < limit for window, limit in limits.items()):
-            return bounded_rule
-        exact = page_readers.count_within(conn, page, version, dict.fromkeys(limits), now)
-        return triage.decide_priority(ctx.policy, replace(facts, readers_within=exact))[1]
 
+def _priority_rule(ctx: IntakeContext, conn: Connection, group: TriagedGroup) -> str:
+    """The text of the rule that set the group's priority, as a task stores it."""
+    # Counts stop at the largest threshold, which decides the same priority; but the rule's
+    # text names the count, so when it is stored and a count hit its limit, the count is
+    # taken again, in full. Only a new task or a raised priority stores it.
+    limits = ctx.reader_limits
+    readers = group.facts.readers_within
+    if all(readers[window] < limit for window, limit in limits.items()):
+        return group.bounded_rule
+    exact = page_readers.count_within(
+        conn, group.page, group.version, dict.fromkeys(limits), group.now
+    )
+    return triage.decide_priority(ctx.policy, replace(group.facts, readers_within=exact))[1]
+
+
+def _attach_group(ctx: IntakeContext, conn: Connection, group: TriagedGroup) -> int:
     for _attempt in range(3):
-        existing = conn.execute(_OPEN_TASK, {"key": key}).first()
+        existing = conn.execute(_OPEN_TASK, {"key": group.open_key}).first()
         if existing is not None:
-            _join(ctx, conn, existing, group, priority, rule, now, title)
+            _join(ctx, conn, OpenTask(**existing._mapping), group)
             return existing.id
         previous = conn.execute(
             select(tasks)
-            .where(tasks.c.page == page, tasks.c.version == version)
+            .where(tasks.c.page == group.page, tasks.c.version == group.version)
             .order_by(tasks.c.id.desc())
             .limit(1)
         ).first()
         try:
             with conn.begin_nested():
-                if previous is not None and _should_reopen(previous, group):
-                    _reopen(ctx, conn, previous, key, now)
-                    _join(ctx, conn, previous, group, priority, rule, now, title)
+                if previous is not None and _should_reopen(previous, group.rows):
+                    _join(ctx, conn, _reopen(ctx, conn, previous, group), group)
                     return previous.id
-                task_id = _create(ctx, conn, facts, version, category, category_why, priority,
-                                  rule(), key, previous, now)  # fmt: skip
-                _add_feedback(ctx, conn, task_id, group, now, title)
+                task_id = _create(ctx, conn, group, previous)
+                _add_feedback(ctx, conn, task_id, group)
                 return task_id
         except IntegrityError:
             continue  # another writer opened the page's task first: join it
-    raise RuntimeError(f"could not attach feedback to a task for {version}/{page}")
+    raise RuntimeError(f"could not attach feedback to a task for {group.version}/{group.page}")
 
 
-def _should_reopen(previous, group: list[dict]) -> bool:
+def _should_reopen(previous: Row, rows: list[dict]) -> bool:
     """Negative feedback on a task resolved in this same version reopens it."""
     return (
         previous.state == "resolved"
         and previous.fixed_in_version in (None, previous.version)
-        and any(row["rating"] == 0 for row in group)
+        and any(row["rating"] == 0 for row in rows)
     )
 
 
-def _reopen(ctx: IntakeContext, conn: Connection, task, key: str, now: datetime) -> None:
+def _reopen(ctx: IntakeContext, conn: Connection, task: Row, group: TriagedGroup) -> OpenTask:
+    """Reopen a resolved task; the resolution clock starts again from now."""
+    now = group.now
     due = triage.task_deadlines(ctx.policy, task.priority, now)
+    reopened = OpenTask(
+        id=task.id,
+        state="triaged",
+        priority=task.priority,
+        first_responded_at=task.first_responded_at,
+        first_response_due=task.first_response_due,
+        resolution_due=due.resolution_due,
+    )
     conn.execute(
         update(tasks)
         .where(tasks.c.id == task.id, tasks.c.state == "resolved")
         .values(
-            state="triaged",
-            open_key=key,
+            state=reopened.state,
+            open_key=group.open_key,
             reopened_count=tasks.c.reopened_count + 1,
             resolved_at=None,
             updated_at=now,
-            due_at=due.resolution_due,
+            due_at=triage.due_at(
+                reopened.state,
+                first_responded_at=reopened.first_responded_at,
+                first_response_due=reopened.first_response_due,
+                resolution_due=reopened.resolution_due,
+            ),
             resolution_due=due.resolution_due,
             resolution_warn_at=due.resolution_warn_at,
             resolution_warned_at=None,
             resolution_breached_at=None,
-        )  # fmt: skip
+        )
     )
-    log_event(conn, task.id, "state", "resolved", "triaged",
-              "reopened: new negative feedback in the version it was fixed in", now)  # fmt: skip
+    log_event(
+        conn,
+        task.id,
+        "state",
+        before="resolved",
+        after=reopened.state,
+        reason="reopened: new negative feedback in the version it was fixed in",
+        at=now,
+    )
+    return reopened
 
 
-def _create(
-    ctx, conn, facts, version, category, category_why, priority, rule, key, previous, now
-) -> int:
-    members = _members(conn)
-    team, owner_id, route_why = triage.route_team(facts.page, ctx.owners, ctx.default_team, members)
+def _create(ctx: IntakeContext, conn: Connection, group: TriagedGroup, previous: Row | None) -> int:
+    """Open a task for the group, routed to its team and, when one is free, an owner."""
+    rule = _priority_rule(ctx, conn, group)
+    now = group.now
+    members = routing_members(conn)
+    team, owner_id, route_why = triage.route_team(
+        group.facts.page, ctx.owners, ctx.default_team, members
+    )
     if owner_id is None:
         chosen = triage.pick_member(members, team, 1)
         owner_id = chosen.id if chosen else None
-    due = triage.task_deadlines(ctx.policy, priority, now)
+    due = triage.task_deadlines(ctx.policy, group.priority, now)
+    state = "new"
     task_id = conn.execute(
         insert(tasks)
         .values(
-            page=facts.page.url,
-            version=version,
-            open_key=key,
-            state="new",
-            category=category,
-            priority=priority,
+            page=group.page,
+            version=group.version,
+            open_key=group.open_key,
+            state=state,
+            category=group.facts.category,
+            priority=group.priority,
             priority_rule=rule,
             team=team,
             owner_id=owner_id,
@@ -290,59 +360,91 @@ def _create(
             first_response_warn_at=due.first_response_warn_at,
             resolution_due=due.resolution_due,
             resolution_warn_at=due.resolution_warn_at,
-            due_at=due.first_response_due,
+            due_at=triage.due_at(
+                state,
+                first_responded_at=None,
+                first_response_due=due.first_response_due,
+                resolution_due=due.resolution_due,
+            ),
             reopened_count=0,
             breached=False,
             previous_task_id=previous.id if previous is not None else None,
-        )  # fmt: skip
+        )
         .returning(tasks.c.id)
     ).scalar_one()
-    log_event(conn, task_id, "state", None, "new",
-              f"opened as a {category} ({category_why}); routed to {team} ({route_why})"
-              + (f"; follows task {previous.id}" if previous is not None else ""), now)  # fmt: skip
-    log_event(conn, task_id, "priority", None, priority, rule, now)
+    opened = (
+        f"opened as a {group.facts.category} ({group.category_why}); routed to {team} ({route_why})"
+    )
+    if previous is not None:
+        opened += f"; follows task {previous.id}"
+    log_event(conn, task_id, "state", after=state, reason=opened, at=now)
+    log_event(conn, task_id, "priority", after=group.priority, reason=rule, at=now)
     if owner_id is not None:
         name = conn.execute(select(users.c.name).where(users.c.id == owner_id)).scalar_one()
-        log_event(conn, task_id, "owner", None, name, "fewest open tasks in the team", now)
+        reason = "fewest open tasks in the team"
+        log_event(conn, task_id, "owner", after=name, reason=reason, at=now)
     return task_id
 
 
-def _join(ctx, conn, task, group, priority, rule: Callable[[], str], now, title) -> None:
-    if triage.priority_rank(priority) < triage.priority_rank(task.priority):
+def _join(ctx: IntakeContext, conn: Connection, task: OpenTask, group: TriagedGroup) -> None:
+    """Add the group to an open task, raising its priority when a rule says so."""
+    if triage.priority_rank(group.priority) < triage.priority_rank(task.priority):
         # A rule raises the priority: the due times shrink, but never to before now.
-        due = triage.task_deadlines(ctx.policy, priority, now)
-        rule_text = rule()
-        values = {"priority": priority, "priority_rule": rule_text}
-        if task.first_responded_at is None and due.first_response_due < task.first_response_due:
-            values |= {"first_response_due": due.first_response_due,
-                       "first_response_warn_at": due.first_response_warn_at}  # fmt: skip
-        if due.resolution_due < task.resolution_due:
-            values |= {"resolution_due": due.resolution_due,
-                       "resolution_warn_at": due.resolution_warn_at}  # fmt: skip
-        first_due = values.get("first_response_due", task.first_response_due)
-        values["due_at"] = (
-            first_due if task.first_responded_at is None
-            else values.get("resolution_due", task.resolution_due)
-        )  # fmt: skip
+        due = triage.task_deadlines(ctx.policy, group.priority, group.now)
+        rule = _priority_rule(ctx, conn, group)
+        values = {"priority": group.priority, "priority_rule": rule}
+        first_response_due, resolution_due = task.first_response_due, task.resolution_due
+        if task.first_responded_at is None and due.first_response_due < first_response_due:
+            first_response_due = due.first_response_due
+            values |= {
+                "first_response_due": first_response_due,
+                "first_response_warn_at": due.first_response_warn_at,
+            }
+        if due.resolution_due < resolution_due:
+            resolution_due = due.resolution_due
+            values |= {
+                "resolution_due": resolution_due,
+                "resolution_warn_at": due.resolution_warn_at,
+            }
+        values["due_at"] = triage.due_at(
+            task.state,
+            first_responded_at=task.first_responded_at,
+            first_response_due=first_response_due,
+            resolution_due=resolution_due,
+        )
         conn.execute(update(tasks).where(tasks.c.id == task.id).values(**values))
-        log_event(conn, task.id, "priority", task.priority, priority, rule_text, now)
-    _add_feedback(ctx, conn, task.id, group, now, title)
+        log_event(
+            conn,
+            task.id,
+            "priority",
+            before=task.priority,
+            after=group.priority,
+            reason=rule,
+            at=group.now,
+        )
+    _add_feedback(ctx, conn, task.id, group)
 
 
-def _add_feedback(ctx, conn, task_id: int, group: list[dict], now: datetime, title: str) -> None:
-    ids = [row["id"] for row in group]
+def _add_feedback(ctx: IntakeContext, conn: Connection, task_id: int, group: TriagedGroup) -> None:
+    ids = [row["id"] for row in group.rows]
     # Counted incrementally: a full count(distinct) over the task's rows on every batch grew
     # with the task and doubled the ingest endpoint's CPU per request.
-    clients = sorted({row["client_hash"] for row in group if row.get("client_hash")})
-    counts = {"task": task_id, "submissions": len(ids), "now": now}
+    clients = sorted({row["client_hash"] for row in group.rows if row.get("client_hash")})
+    counts = {"task": task_id, "submissions": len(ids), "now": group.now}
     counts |= {f"client_{i}": client for i, client in enumerate(clients)}
     _count_on_task(len(clients)).execute(conn, counts)
     moves = {"task": task_id} | {f"id_{i}": id_ for i, id_ in enumerate(ids)}
     _move_to_task(len(ids)).execute(conn, moves)
-    log_event(conn, task_id, "feedback", None, ",".join(map(str, ids)),
-              f"{len(ids)} submission(s) joined", now)  # fmt: skip
-    notify.enqueue_ack(conn, task_id, group, title or group[0]["page"] or "Home",
-                       ctx.public_url, now)  # fmt: skip
+    log_event(
+        conn,
+        task_id,
+        "feedback",
+        after=",".join(map(str, ids)),
+        reason=f"{len(ids)} submission(s) joined",
+        at=group.now,
+    )
+    title = group.facts.page.title or group.page or "Home"
+    notify.enqueue_ack(conn, task_id, group.rows, title, ctx.public_url, group.now)
 
 
 def recount(conn: Connection, task_id: int, now: datetime) -> None:
@@ -371,6 +473,6 @@ def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | Non
         ).first()
         if acked is None:
             title = page_facts(ctx.catalog, row["version"], row["page"]).page.title
-            notify.enqueue_ack(conn, task_id, [row], title or row["page"] or "Home",
-                               ctx.public_url, ctx.clock())  # fmt: skip
+            title = title or row["page"] or "Home"
+            notify.enqueue_ack(conn, task_id, [row], title, ctx.public_url, ctx.clock())
     return task_id

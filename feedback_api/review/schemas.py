@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .core.policy import Category, Priority
-from .core.triage import ACTIONS
+from .core.triage import ACTIONS, STATES
 
-State = Literal["new", "triaged", "in_progress", "resolved", "wont_fix", "duplicate", "closed"]
+State = Literal[STATES]  # type: ignore[valid-type]
 Action = Literal[tuple(a for a in ACTIONS if a != "duplicate")]  # type: ignore[valid-type]
 Reason = Annotated[
     str | None, Field(None, max_length=2000, description="Why, for the audit trail.")

@@ -12,17 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
-from feedback_api.store.models import Task, User
+from feedback_api.store.models import Task
 
 from . import notify, page_readers
+from .accounts import routing_members
+from .audit import log_event
 from .core import triage
 from .core.policy import TriagePolicy
-from .intake import _members, log_event
 
 tasks = Task.__table__
-users = User.__table__
 OPEN = tasks.c.state.in_(triage.OPEN_STATES)
-FINISHED = ("resolved", "wont_fix", "duplicate")
 
 
 @dataclass
@@ -52,16 +51,28 @@ class _Clock:
 
 
 CLOCKS = (
-    _Clock("first response", "first_response_due", "first_response_warn_at",
-           "response_warned_at", "response_breached_at",
-           OPEN & tasks.c.first_responded_at.is_(None)),
-    _Clock("resolution", "resolution_due", "resolution_warn_at",
-           "resolution_warned_at", "resolution_breached_at", OPEN),
-)  # fmt: skip
+    _Clock(
+        name="first response",
+        due="first_response_due",
+        warn_at="first_response_warn_at",
+        warned="response_warned_at",
+        breached="response_breached_at",
+        running=OPEN & tasks.c.first_responded_at.is_(None),
+    ),
+    _Clock(
+        name="resolution",
+        due="resolution_due",
+        warn_at="resolution_warn_at",
+        warned="resolution_warned_at",
+        breached="resolution_breached_at",
+        running=OPEN,
+    ),
+)
 
 
-def sweep(engine: Engine, policy: TriagePolicy, public_url: str,
-          now: datetime | None = None) -> SweepReport:  # fmt: skip
+def sweep(
+    engine: Engine, policy: TriagePolicy, public_url: str, now: datetime | None = None
+) -> SweepReport:
     now = now or datetime.now(UTC)
     report = SweepReport()
     for clock in CLOCKS:
@@ -92,16 +103,26 @@ def _warnings(engine, clock: _Clock, public_url, now, report) -> None:
                 continue  # another sweep got there first
             task = conn.execute(select(tasks).where(tasks.c.id == task_id)).one()
             due_at = f"{task._mapping[clock.due]:%Y-%m-%d %H:%M} UTC"
-            log_event(conn, task_id, "sla", None, f"{clock.name} warning",
-                      f"{clock.name} due {due_at}", now)  # fmt: skip
+            log_event(
+                conn,
+                task_id,
+                "sla",
+                after=f"{clock.name} warning",
+                reason=f"{clock.name} due {due_at}",
+                at=now,
+            )
             if task.owner_id:
                 notify.enqueue_staff(
-                    conn, task_id, [task.owner_id], "warning",
+                    conn,
+                    task_id,
+                    [task.owner_id],
+                    "warning",
                     f"Task {task_id} is due soon ({clock.name})",
                     f"Task {task_id} ({task.priority}, {task.version}/{task.page}) needs its "
                     f"{clock.name} by {due_at}.",
-                    public_url, now,
-                )  # fmt: skip
+                    public_url,
+                    now,
+                )
         report.warned.append(task_id)
 
 
@@ -125,7 +146,7 @@ def _breaches(engine, clock: _Clock, public_url, now, report) -> None:
                         tasks.c.updated_at: now,
                         tasks.c.tier: triage.escalated_tier(tier),
                     }
-                )  # fmt: skip
+                )
             )
             if claimed.rowcount != 1:
                 continue
@@ -138,31 +159,42 @@ def _escalate(conn, task, before_tier: int, clock: _Clock, public_url: str, now)
     """Hand the task to the next tier of its team and tell that tier (the top tier stays)."""
     why = f"{clock.name} overdue (due {task._mapping[clock.due]:%Y-%m-%d %H:%M} UTC)"
     if task.tier != before_tier:
-        log_event(conn, task.id, "tier", before_tier, task.tier, why, now)
+        log_event(conn, task.id, "tier", before=before_tier, after=task.tier, reason=why, at=now)
     else:
-        log_event(conn, task.id, "sla", None, f"{clock.name} breached", why, now)
-    members = _members(conn)
+        log_event(conn, task.id, "sla", after=f"{clock.name} breached", reason=why, at=now)
+    members = routing_members(conn)
     chosen = triage.pick_member(members, task.team, task.tier)
     if chosen is not None and chosen.id != task.owner_id:
         before = next((m.name for m in members if m.id == task.owner_id), None)
         conn.execute(update(tasks).where(tasks.c.id == task.id).values(owner_id=chosen.id))
-        log_event(conn, task.id, "owner", before, chosen.name, f"escalated to tier {task.tier}",
-                  now)  # fmt: skip
+        log_event(
+            conn,
+            task.id,
+            "owner",
+            before=before,
+            after=chosen.name,
+            reason=f"escalated to tier {task.tier}",
+            at=now,
+        )
     tier_ids = [m.id for m in members if m.team == task.team and m.tier == task.tier]
     notify.enqueue_staff(
-        conn, task.id, tier_ids, "escalation",
+        conn,
+        task.id,
+        tier_ids,
+        "escalation",
         f"Task {task.id} escalated to tier {task.tier}: {why}",
         f"Task {task.id} ({task.priority}, {task.version}/{task.page}) breached its "
         f"{clock.name} time and is now with tier {task.tier} of {task.team}.\n"
         f"Rule: {task.priority_rule}",
-        public_url, now,
-    )  # fmt: skip
-    log_event(conn, task.id, "notify", None, f"tier {task.tier} of {task.team}", why, now)
+        public_url,
+        now,
+    )
+    log_event(conn, task.id, "notify", after=f"tier {task.tier} of {task.team}", reason=why, at=now)
 
 
 def _close_finished(engine, policy: TriagePolicy, now: datetime, report: SweepReport) -> None:
     cutoff = now - timedelta(days=policy.close_after_days)
-    pending = (tasks.c.state.in_(FINISHED), tasks.c.updated_at <= cutoff)
+    pending = (tasks.c.state.in_(triage.FINISHED_STATES), tasks.c.updated_at <= cutoff)
     with engine.connect() as conn:
         rows = conn.execute(select(tasks.c.id, tasks.c.state).where(*pending)).all()
     for task_id, state in rows:
@@ -174,6 +206,13 @@ def _close_finished(engine, policy: TriagePolicy, now: datetime, report: SweepRe
             )
             if claimed.rowcount != 1:
                 continue
-            log_event(conn, task_id, "state", state, "closed",
-                      f"closed by the sweep after {policy.close_after_days} days", now)  # fmt: skip
+            log_event(
+                conn,
+                task_id,
+                "state",
+                before=state,
+                after="closed",
+                reason=f"closed by the sweep after {policy.close_after_days} days",
+                at=now,
+            )
         report.closed.append(task_id)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from feedback_api.store.models import Feedback, Task, TaskEvent, User
 
 from . import notify
+from .audit import record
 from .core import triage
 from .core.policy import PRIORITIES, TriagePolicy
-from .intake import log_event, recount
+from .intake import recount
 
 
 class TaskConflict(ValueError):
@@ -37,19 +38,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def record(session: Session, task: Task, kind: str, before, after, reason: str | None,
-           actor: User | None, now: datetime) -> None:  # fmt: skip
-    """Append one audit entry (the table is never updated or deleted from)."""
-    actor_id = actor.id if actor else None
-    log_event(session.connection(), task.id, kind, before, after, reason, now, actor_id)
+def _set_due_at(task: Task) -> None:
+    """Keep the queue's `due_at` in step with the task's state, response and due times."""
+    task.due_at = triage.due_at(
+        task.state,
+        first_responded_at=task.first_responded_at,
+        first_response_due=task.first_response_due,
+        resolution_due=task.resolution_due,
+    )
 
 
 def _responded(task: Task, actor: User | None, now: datetime) -> None:
     # The first thing a person does on a task is its first response.
     if actor is not None and task.first_responded_at is None:
         task.first_responded_at = now
-        if triage.is_open(task.state):
-            task.due_at = task.resolution_due
+        _set_due_at(task)
 
 
 def transition(
@@ -102,11 +105,9 @@ def transition(
             )
             task.resolution_warned_at = task.resolution_breached_at = None
         task.open_key = triage.open_key(task.page, task.version)
-        task.due_at = (
-            task.first_response_due if task.first_responded_at is None else task.resolution_due
-        )
     else:
-        task.open_key, task.due_at = None, None
+        task.open_key = None
+    _set_due_at(task)
     try:
         with session.begin_nested():
             session.flush()
@@ -114,7 +115,7 @@ def transition(
         raise TaskConflict(
             f"Another task is open for {task.version}/{task.page}; merge this one into it."
         ) from None
-    record(session, task, "state", before, after, reason, actor, now)
+    record(session, task, "state", before=before, after=after, reason=reason, actor=actor, at=now)
     if after == "resolved":
         session.flush()
         notify.enqueue_resolved(session.connection(), task.id, public_url, now)
@@ -135,8 +136,14 @@ def may_assign(task: Task, user: User | None, actor: User) -> bool:
     return user.id == actor.id
 
 
-def assign(session: Session, task: Task, user: User | None, actor: User | None,
-           reason: str | None = None, now: datetime | None = None) -> Task:  # fmt: skip
+def assign(
+    session: Session,
+    task: Task,
+    user: User | None,
+    actor: User | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Task:
     """Give `task` to `user` (None: to nobody). `actor` None is the product itself."""
     if actor is not None and not may_assign(task, user, actor):
         raise TaskForbidden("Only an admin assigns tasks to other people.")
@@ -147,13 +154,20 @@ def assign(session: Session, task: Task, user: User | None, actor: User | None,
     task.owner_id = user.id if user else None
     task.updated_at = now
     _responded(task, actor, now)
-    record(session, task, "owner", before, user.name if user else None, reason, actor, now)
+    after = user.name if user else None
+    record(session, task, "owner", before=before, after=after, reason=reason, actor=actor, at=now)
     return task
 
 
-def set_priority(session: Session, task: Task, priority: str, actor: User | None,
-                 reason: str | None, policy: TriagePolicy,
-                 now: datetime | None = None) -> Task:  # fmt: skip
+def set_priority(
+    session: Session,
+    task: Task,
+    priority: str,
+    actor: User | None,
+    reason: str | None,
+    policy: TriagePolicy,
+    now: datetime | None = None,
+) -> Task:
     """Re-time the task from its creation; a due time that would be past counts from now."""
     if priority not in PRIORITIES:
         raise TaskInputError("priority", f"{priority!r} is not one of {', '.join(PRIORITIES)}.")
@@ -162,40 +176,47 @@ def set_priority(session: Session, task: Task, priority: str, actor: User | None
     from_start = triage.task_deadlines(policy, priority, task.created_at)
     from_now = triage.task_deadlines(policy, priority, now)
     use = from_start if from_start.first_response_due > now else from_now
-    task.first_response_due, task.first_response_warn_at = (
-        use.first_response_due, use.first_response_warn_at)  # fmt: skip
+    task.first_response_due = use.first_response_due
+    task.first_response_warn_at = use.first_response_warn_at
     use = from_start if from_start.resolution_due > now else from_now
-    task.resolution_due, task.resolution_warn_at = use.resolution_due, use.resolution_warn_at
+    task.resolution_due = use.resolution_due
+    task.resolution_warn_at = use.resolution_warn_at
     if task.first_response_warn_at > now:
         task.response_warned_at = None
     if task.resolution_warn_at > now:
         task.resolution_warned_at = None
     task.priority = priority
-    task.priority_rule = f"{priority}: set by {actor.name if actor else 'the system'}" + (
-        f" ({reason})" if reason else "")  # fmt: skip
+    setter = actor.name if actor else "the system"
+    task.priority_rule = f"{priority}: set by {setter}" + (f" ({reason})" if reason else "")
     task.updated_at = now
     _responded(task, actor, now)
-    if triage.is_open(task.state):
-        task.due_at = (
-            task.first_response_due if task.first_responded_at is None else task.resolution_due
-        )
-    record(session, task, "priority", before, priority, reason, actor, now)
+    _set_due_at(task)
+    record(
+        session, task, "priority", before=before, after=priority, reason=reason, actor=actor, at=now
+    )
     return task
 
 
-def add_note(session: Session, task: Task, actor: User | None, text: str,
-             now: datetime | None = None) -> Task:  # fmt: skip
+def add_note(
+    session: Session, task: Task, actor: User | None, text: str, now: datetime | None = None
+) -> Task:
     if not text.strip():
         raise TaskInputError("text", "A note needs some text.")
     now = now or _now()
     _responded(task, actor, now)
     task.updated_at = now
-    record(session, task, "note", None, None, text.strip(), actor, now)
+    record(session, task, "note", reason=text.strip(), actor=actor, at=now)
     return task
 
 
-def merge(session: Session, source: Task, target: Task, actor: User | None,
-          reason: str | None = None, now: datetime | None = None) -> Task:  # fmt: skip
+def merge(
+    session: Session,
+    source: Task,
+    target: Task,
+    actor: User | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Task:
     """`source` becomes a duplicate of `target`; its feedback (and readers) move over."""
     now = now or _now()
     if source.id == target.id:
@@ -210,23 +231,50 @@ def merge(session: Session, source: Task, target: Task, actor: User | None,
         )
     transition_state = triage.next_state(source.state, "duplicate")
     before = source.state
-    source.state, source.open_key, source.due_at = transition_state, None, None
+    source.state, source.open_key = transition_state, None
     source.merged_into_id, source.updated_at = target.id, now
     _responded(source, actor, now)
+    _set_due_at(source)
     session.flush()
     session.execute(update(Feedback).where(Feedback.task_id == source.id).values(task_id=target.id))
     if triage.priority_rank(source.priority) < triage.priority_rank(target.priority):
-        record(session, target, "priority", target.priority, source.priority,
-               f"merged task {source.id} had it", actor, now)  # fmt: skip
+        record(
+            session,
+            target,
+            "priority",
+            before=target.priority,
+            after=source.priority,
+            reason=f"merged task {source.id} had it",
+            actor=actor,
+            at=now,
+        )
         target.priority, target.priority_rule = source.priority, source.priority_rule
     session.flush()
     recount(session.connection(), target.id, now)
     recount(session.connection(), source.id, now)
     session.refresh(target)
     session.refresh(source)
-    record(session, source, "state", before, "duplicate", reason, actor, now)
-    record(session, source, "merge", source.id, target.id, reason, actor, now)
-    record(session, target, "merge", source.id, target.id, reason, actor, now)
+    record(
+        session,
+        source,
+        "state",
+        before=before,
+        after="duplicate",
+        reason=reason,
+        actor=actor,
+        at=now,
+    )
+    for side in (source, target):
+        record(
+            session,
+            side,
+            "merge",
+            before=source.id,
+            after=target.id,
+            reason=reason,
+            actor=actor,
+            at=now,
+        )
     return target
 
 
@@ -302,8 +350,9 @@ def filtered(query: Select, filters: TaskFilters, session: Session) -> Select:
     return query
 
 
-def list_tasks(session: Session, filters: TaskFilters, sort: str = "due",
-               page: PageRequest = PageRequest()) -> TaskList:  # fmt: skip
+def list_tasks(
+    session: Session, filters: TaskFilters, sort: str = "due", page: PageRequest = PageRequest()
+) -> TaskList:
     """One page of the queue, and how many tasks match in all."""
     if sort not in SORTS:
         raise TaskInputError("sort", f"sort must be one of {', '.join(SORTS)}.")

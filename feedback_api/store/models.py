@@ -107,8 +107,6 @@ class PageReader(Base):
 
 # -- Review work: reviewers, their API tokens, tasks, the audit trail and the mail outbox --
 
-OPEN_STATES = ("new", "triaged", "in_progress")
-
 
 class User(Base):
     """A reviewer or an admin: owns tasks, signs in to the dashboard, holds API tokens."""

@@ -112,7 +112,7 @@ DEFAULT_KEYWORDS = {
         "希望增加",
         "请增加",
         "请添加",
-    ],  # fmt: skip
+    ],
     "suggestion": ["suggest", "would be better", "consider", "建议", "最好"],
     "problem": [
         "error",
@@ -126,7 +126,7 @@ DEFAULT_KEYWORDS = {
         "无法",
         "不能",
         "问题",
-    ],  # fmt: skip
+    ],
     "praise": ["thank", "great", "excellent", "love", "谢谢", "感谢", "很好", "清楚"],
 }
 
@@ -138,28 +138,37 @@ DEFAULT_REASON_CATEGORIES = {
     "hard_to_follow": "suggestion",
 }
 
-SIGNAL_WORDS = ["security", "vulnerability", "data loss", "lost data", "leak", "安全",
-                "漏洞", "数据丢失", "泄露"]  # fmt: skip
+SIGNAL_WORDS = [
+    "security",
+    "vulnerability",
+    "data loss",
+    "lost data",
+    "leak",
+    "安全",
+    "漏洞",
+    "数据丢失",
+    "泄露",
+]
 
 DEFAULT_RULES = [
     PriorityRule(priority="urgent", words=SIGNAL_WORDS),
     PriorityRule(
         priority="urgent", min_readers=5, window_hours=24, min_page_weight=2, default_version=True
-    ),  # fmt: skip
+    ),
     PriorityRule(priority="important", min_readers=5, window_hours=24),
     PriorityRule(
         priority="important",
         reasons=["inaccurate", "broken_example"],
         default_version=True,
         categories=["problem", "complaint"],
-    ),  # fmt: skip
+    ),
     PriorityRule(
         priority="important",
         min_readers=3,
         window_hours=24,
         min_page_weight=2,
         default_version=True,
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -211,9 +220,11 @@ class TriagePolicy(_Strict):
         description="The priority of a task no rule matched, by its class.",
     )
     close_after_days: int = Field(
-        14, ge=1, description="Days after which the sweep closes a resolved, won't-fix or "
+        14,
+        ge=1,
+        description="Days after which the sweep closes a resolved, won't-fix or "
         "duplicate task (its readers' addresses are then deleted once they were told).",
-    )  # fmt: skip
+    )
 
     @field_validator("sla")
     @classmethod
@@ -291,16 +302,26 @@ def render_policy_reference() -> str:
         value = getattr(defaults, name)
         shown = "(see below)" if isinstance(value, dict | list) else f"`{value}`"
         out.append(f"| `{name}` | {shown} | {field.description or ''} |")
-    out += ["", "Default service levels:", "",
-            "| Priority | First response within | Resolved within |", "|---|---|---|"]  # fmt: skip
+    out += [
+        "",
+        "Default service levels:",
+        "",
+        "| Priority | First response within | Resolved within |",
+        "|---|---|---|",
+    ]
     for priority, level in defaults.sla.items():
         out.append(f"| `{priority}` | {level.first_response} | {level.resolution} |")
     out += ["", "Calendar keys (`calendar:`):", "", "| Key | Default | Meaning |", "|---|---|---|"]
     for name, field in CalendarPolicy.model_fields.items():
         default = field.get_default(call_default_factory=True)
         out.append(f"| `{name}` | `{default}` | {field.description} |")
-    out += ["", "Priority rule keys (each item of `rules:`; all given conditions must hold):",
-            "", "| Key | Meaning |", "|---|---|"]  # fmt: skip
+    out += [
+        "",
+        "Priority rule keys (each item of `rules:`; all given conditions must hold):",
+        "",
+        "| Key | Meaning |",
+        "|---|---|",
+    ]
     for name, field in PriorityRule.model_fields.items():
         out.append(f"| `{name}` | {field.description or 'The priority the rule sets.'} |")
     out += ["", "Default rules, in order:", "", "| Priority | Conditions |", "|---|---|"]

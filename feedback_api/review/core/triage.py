@@ -14,8 +14,10 @@ from fnmatch import fnmatchcase
 from .policy import PRIORITIES, OwnerRule, PriorityRule, TriagePolicy
 from .sla import Deadlines, deadlines, parse_duration
 
+# The one list of task states: the API schema, the queries and the dashboard use these.
 OPEN_STATES = ("new", "triaged", "in_progress")
-STATES = (*OPEN_STATES, "resolved", "wont_fix", "duplicate", "closed")
+FINISHED_STATES = ("resolved", "wont_fix", "duplicate")  # done, but not yet closed
+STATES = (*OPEN_STATES, *FINISHED_STATES, "closed")
 KEYWORD_ORDER = ("complaint", "request", "suggestion", "problem", "praise")
 MAX_TIER = 3
 
@@ -28,9 +30,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     **{(s, "resolve"): "resolved" for s in OPEN_STATES},
     **{(s, "wont_fix"): "wont_fix" for s in OPEN_STATES},
     **{(s, "duplicate"): "duplicate" for s in OPEN_STATES},
-    ("resolved", "close"): "closed",
-    ("wont_fix", "close"): "closed",
-    ("duplicate", "close"): "closed",
+    **{(s, "close"): "closed" for s in FINISHED_STATES},
     ("resolved", "reopen"): "triaged",
     ("wont_fix", "reopen"): "triaged",
 }
@@ -67,10 +67,6 @@ def makes_work(rating: int, comment: str | None, selection: str | None) -> bool:
 def priority_rank(priority: str) -> int:
     """0 is the most pressing."""
     return PRIORITIES.index(priority)
-
-
-def higher_priority(a: str, b: str) -> str:
-    return a if priority_rank(a) <= priority_rank(b) else b
 
 
 # -- class -----------------------------------------------------------------------------------
@@ -187,6 +183,20 @@ def decide_priority(policy: TriagePolicy, facts: TaskFacts) -> tuple[str, str]:
         return best
     priority = policy.category_priority.get(facts.category, "normal")
     return priority, f"{priority}: default for a {facts.category}"
+
+
+def due_at(
+    state: str,
+    *,
+    first_responded_at: datetime | None,
+    first_response_due: datetime,
+    resolution_due: datetime,
+) -> datetime | None:
+    """The deadline that matters now, which the queue sorts on: the first response's while
+    nobody has responded, then the resolution's; none once the task is no longer open."""
+    if not is_open(state):
+        return None
+    return first_response_due if first_responded_at is None else resolution_due
 
 
 def task_deadlines(policy: TriagePolicy, priority: str, start: datetime) -> Deadlines:
