@@ -132,8 +132,10 @@ class TaskEventOut(BaseModel):
     id: int = Field(description="The entry's id (in order of writing).")
     at: datetime = Field(description="When.")
     actor: str | None = Field(description="Who (login name); null for the system.")
-    kind: str = Field(description="`state`, `priority`, `owner`, `tier`, `merge`, `note`, "
-                      "`feedback`, `sla` or `notify`.")  # fmt: skip
+    kind: str = Field(
+        description="`state`, `priority`, `owner`, `tier`, `merge`, `note`, "
+        "`feedback`, `sla` or `notify`."
+    )
     from_value: str | None = Field(description="The value before.")
     to_value: str | None = Field(description="The value after.")
     reason: str | None = Field(description="Why, or the note's text.")

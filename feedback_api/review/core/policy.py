@@ -289,12 +289,9 @@ def load_owners(path: Path | None) -> list[OwnerRule]:
         raise PolicyError(f"The owners file {path} is not valid: {_problems(exc)}") from None
 
 
-# Where the triage and SLA reference page asks for the tables below (the MkDocs plugin
-# replaces it with render_policy_reference()).
-TRIAGE_REFERENCE_MARKER = "<!-- tideway:triage-reference -->"
-
-
 def render_policy_reference() -> str:
+    # Rendered where a page writes <!-- tideway:triage-reference --> (a tideway.references
+    # entry point of this package, read by the MkDocs plugin).
     """The policy file's keys and the default service levels, as Markdown tables."""
     out = ["| Key | Default | Meaning |", "|---|---|---|"]
     defaults = TriagePolicy()
