@@ -290,9 +290,8 @@ def load_owners(path: Path | None) -> list[OwnerRule]:
 
 
 def render_policy_reference() -> str:
-    # Rendered where a page writes <!-- tideway:triage-reference --> (a tideway.references
-    # entry point of this package, read by the MkDocs plugin).
-    """The policy file's keys and the default service levels, as Markdown tables."""
+    """The policy file's keys and the default service levels, as Markdown tables: what a
+    page's `<!-- tideway:triage-reference -->` becomes (an entry point of this package)."""
     out = ["| Key | Default | Meaning |", "|---|---|---|"]
     defaults = TriagePolicy()
     for name, field in TriagePolicy.model_fields.items():
