@@ -68,3 +68,31 @@ def test_every_api_error_is_json(client):
         assert response.is_json
         assert set(response.json) == {"error"}
         assert {"code", "message"} <= set(response.json["error"])
+
+
+def _task(app, task_id: int):
+    from feedback_api.store.models import Task
+
+    with app.extensions["store"].transaction() as session:
+        task = session.get(Task, task_id)
+        return task.category, task.priority, task.priority_rule
+
+
+def test_an_amend_is_triaged_again_and_a_priority_never_falls_by_itself(app, client):
+    first = client.post(
+        "/api/v1/feedback", json=feedback(comment="The export lost data on my machine.")
+    )
+    token = {"Authorization": f"Bearer {first.json['amend_token']}"}
+    task_id = first.json["task_id"]
+    assert _task(app, task_id)[1] == "urgent"  # signal word "lost data"
+    amended = client.patch(
+        f"/api/v1/feedback/{first.json['id']}",
+        json={"comment": "Never mind, it works.", "reasons": ["hard_to_follow"]},
+        headers=token,
+    )
+    assert amended.status_code == 200, amended.json
+    category, priority, rule = _task(app, task_id)
+    # The submission opened the task alone: its class follows the completed submission;
+    # its priority stays where a rule put it, until a reviewer changes it.
+    assert (category, priority) == ("suggestion", "urgent"), rule
+    assert "lost data" in rule

@@ -368,3 +368,53 @@ def test_strict_csp_no_third_party_and_no_cookies(browser, server, published_sit
         assert context.cookies() == []
     finally:
         context.close()
+
+
+def task_of(server, version: str, page: str) -> tuple[dict, list[tuple]]:
+    """The open task of a page, and its audit trail (kind, from, to, reason)."""
+    engine = create_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            task = conn.execute(
+                text(
+                    "SELECT id, category, priority, priority_rule FROM tasks "
+                    "WHERE page = :page AND version = :version AND open_key IS NOT NULL"
+                ),
+                {"page": page, "version": version},
+            ).one()
+            events = conn.execute(
+                text(
+                    "SELECT kind, from_value, to_value, reason FROM task_events "
+                    "WHERE task_id = :id ORDER BY id"
+                ),
+                {"id": task.id},
+            ).all()
+    finally:
+        engine.dispose()
+    return dict(task._mapping), [tuple(e) for e in events]
+
+
+def test_the_widget_s_complete_submission_is_triaged(page, server, published_site):
+    # The widget stores the rating at once and sends the reasons and comment a moment later:
+    # the rules must see the complete submission, as they would one POST with everything.
+    version = published_site.current
+    form = open_page(page, server, f"{version}/install/")
+    form.locator("button[data-md-value='0']").click()
+    more = page.locator("form.tideway-more")
+    more.wait_for(state="visible")
+    wait_rows(server, 1, rating=0)
+    opened, _ = task_of(server, version, "install/")
+    assert opened["priority"] == "normal", opened  # a bare "not helpful": the default
+
+    more.get_by_label("Information is missing").check()
+    more.get_by_label("Tell us more (optional)").fill("Step 3 leaks the token into the log.")
+    more.get_by_role("button", name="Send").click()
+    page.locator(".tideway-thanks").wait_for(state="visible")
+    wait_rows(server, 1, comment="Step 3 leaks the token into the log.")
+
+    task, events = task_of(server, version, "install/")
+    assert task["category"] == "request"  # from the reason, as the docs' table says
+    assert task["priority"] == "urgent" and "signal word “leak”" in task["priority_rule"]
+    assert ("category", "problem", "request") in [e[:3] for e in events]
+    raised = [e for e in events if e[0] == "priority" and e[1] == "normal"]
+    assert raised and raised[-1][2] == "urgent" and "leak" in raised[-1][3], events

@@ -29,6 +29,7 @@ EVENT_KINDS = {
     "state": "state",
     "owner": "owner",
     "priority": "priority",
+    "category": "class",
     "note": "internal note",
     "merge": "merged task",
     "feedback": "feedback joined",

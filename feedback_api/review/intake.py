@@ -199,15 +199,18 @@ def _triage(
     version: str,
     rows: list[dict],
     now: datetime,
+    new_readers: bool = True,
 ) -> TriagedGroup:
-    """Class and priority of a group; its readers are recorded on the way."""
+    """Class and priority of a group; its readers are recorded on the way (unless they
+    were already, when an amended submission is triaged again)."""
     facts_page = page_facts(ctx.catalog, version, page)
     text = _text(rows)
     first = rows[0]
     category, category_why = triage.categorise(
         ctx.policy, first["rating"], first.get("reasons") or [], text
     )
-    page_readers.record(conn, page, version, rows)
+    if new_readers:
+        page_readers.record(conn, page, version, rows)
     readers = page_readers.count_within(conn, page, version, ctx.reader_limits, now)
     facts = triage.TaskFacts(
         page=facts_page.page,
@@ -388,8 +391,16 @@ def _create(ctx: IntakeContext, conn: Connection, group: TriagedGroup, previous:
 
 def _join(ctx: IntakeContext, conn: Connection, task: OpenTask, group: TriagedGroup) -> None:
     """Add the group to an open task, raising its priority when a rule says so."""
+    _raise_priority(ctx, conn, task, group)
+    _add_feedback(ctx, conn, task.id, group)
+
+
+def _raise_priority(
+    ctx: IntakeContext, conn: Connection, task: OpenTask, group: TriagedGroup
+) -> None:
+    """A rule that asks for more than the task's priority raises it; nothing lowers it."""
     if triage.priority_rank(group.priority) < triage.priority_rank(task.priority):
-        # A rule raises the priority: the due times shrink, but never to before now.
+        # The due times shrink, but never to before now.
         due = triage.task_deadlines(ctx.policy, group.priority, group.now)
         rule = _priority_rule(ctx, conn, group)
         values = {"priority": group.priority, "priority_rule": rule}
@@ -422,7 +433,6 @@ def _join(ctx: IntakeContext, conn: Connection, task: OpenTask, group: TriagedGr
             reason=rule,
             at=group.now,
         )
-    _add_feedback(ctx, conn, task.id, group)
 
 
 def _add_feedback(ctx: IntakeContext, conn: Connection, task_id: int, group: TriagedGroup) -> None:
@@ -460,11 +470,13 @@ def recount(conn: Connection, task_id: int, now: datetime) -> None:
 
 
 def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | None:
-    """After an amend: a row that now makes work joins a task; a reader who now gave an
-    address with consent gets the acknowledgement (once per submission)."""
+    """After an amend: a row that now makes work joins a task; a row already on an open task
+    is triaged again as the complete submission it now is; a reader who now gave an address
+    with consent gets the acknowledgement (once per submission)."""
     task_id = row.get("task_id")
     if task_id is None:
         return attach_rows(ctx, conn, [row])[row["idempotency_key"]]
+    _triage_again(ctx, conn, task_id, row)
     if row.get("notify") and row.get("email"):
         acked = conn.execute(
             select(notify.outbox.c.id).where(
@@ -476,3 +488,40 @@ def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | Non
             title = title or row["page"] or "Home"
             notify.enqueue_ack(conn, task_id, [row], title, ctx.public_url, ctx.clock())
     return task_id
+
+
+def _triage_again(ctx: IntakeContext, conn: Connection, task_id: int, row: dict) -> None:
+    # The widget stores the rating first and adds reasons, a comment or a passage a moment
+    # later: the rules must see the complete submission. A task this submission opened
+    # alone takes its class from it; any task may have its priority raised, never lowered.
+    task = conn.execute(
+        select(*_OPEN_TASK.selected_columns, tasks.c.category, tasks.c.feedback_count)
+        .where(tasks.c.id == task_id)
+        .with_for_update()
+    ).first()
+    if task is None or not triage.is_open(task.state):
+        return
+    group = _triage(
+        ctx,
+        conn,
+        page=row["page"],
+        version=row["version"],
+        rows=[row],
+        now=ctx.clock(),
+        new_readers=False,
+    )
+    category = group.facts.category
+    if task.feedback_count == 1 and category != task.category:
+        conn.execute(update(tasks).where(tasks.c.id == task_id).values(category=category))
+        reason = f"the submission was completed: {group.category_why}"
+        log_event(
+            conn,
+            task_id,
+            "category",
+            before=task.category,
+            after=category,
+            reason=reason,
+            at=group.now,
+        )
+    open_task = OpenTask(**{name: task._mapping[name] for name in OpenTask.__slots__})
+    _raise_priority(ctx, conn, open_task, group)
