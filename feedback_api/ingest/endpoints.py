@@ -64,6 +64,8 @@ def token_hash(token: str) -> str:
 def public_view(row, token: str | None = None) -> dict:
     view = FeedbackOut.model_validate(row, from_attributes=True)
     view.amend_token = token
+    if token:
+        view.amend_until = row.created_at + AMEND_WINDOW
     return view.model_dump(mode="json")
 
 

@@ -245,6 +245,9 @@ class FeedbackOut(BaseModel):
         description="Bearer token for `PATCH /api/v1/feedback/{id}` during the amend window; "
         "only in answers to the POST.",
     )
+    amend_until: datetime | None = Field(
+        None, description="When the amend window closes; only in answers to the POST."
+    )
 
 
 class ErrorDetail(BaseModel):
