@@ -152,7 +152,10 @@ def test_the_metrics_the_monitoring_page_names_are_served(live_server):
 def test_the_docs_state_the_amend_window_the_server_enforces():
     # The window has one home (feedback_api/ingest/schemas.py); prose that names it agrees.
     minutes = int(AMEND_WINDOW.total_seconds() // 60)
-    for page in ("reference/api.md", "guides/widget.md"):
-        text = (DOCS / page).read_text(encoding="utf-8")
-        stated = {int(n) for n in re.findall(r"(?:for|during) (\d+) minutes", text)}
-        assert stated == {minutes}, (page, stated)
+    stated = {
+        page: {int(n) for n in re.findall(r"(?:for|during|within) (\d+) minutes", text)}
+        for page in ("reference/api.md", "guides/widget.md")
+        for text in [(DOCS / page).read_text(encoding="utf-8")]
+    }
+    assert stated["reference/api.md"] == {minutes}, stated
+    assert stated["guides/widget.md"] <= {minutes}, stated

@@ -39,6 +39,46 @@ def test_a_follow_up_after_the_amend_window_is_a_submission_of_its_own(
     assert second["rating"] == 0 and second["reasons"] == ["outdated"]
 
 
+def test_the_amend_window_follows_the_servers_amend_until(page, server, published_site):
+    """The widget takes its window from the answer (amend_until - created_at, counted from
+    when the answer came), not from the browser's clock: 25 minutes on it still amend."""
+    page.clock.install()
+    form = open_page(page, server, f"{published_site.current}/quickstart/")
+    form.locator("button[data-md-value='1']").click()
+    wait_queue_empty(page)
+    page.clock.fast_forward("25:00")
+    more = page.locator("form.tideway-more")
+    more.locator("#tideway-comment").fill("Still within the window.")
+    more.get_by_role("button", name="Send").click()
+    page.locator(".tideway-thanks").wait_for(state="visible")
+    [row] = wait_rows(server, 1, comment="Still within the window.")
+
+
+def test_an_answer_without_amend_until_is_not_amended(page, server, published_site):
+    """An older API does not say when its amend window closes: the follow-up is then a
+    submission of its own, and the first one is left as it was."""
+
+    def without_amend_until(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        response = route.fetch()
+        answer = response.json()
+        assert "amend_until" in answer  # the real server sends it; an older one did not
+        del answer["amend_until"]
+        route.fulfill(response=response, body=json.dumps(answer))
+
+    page.route(API, without_amend_until)
+    form = open_page(page, server, f"{published_site.current}/quickstart/")
+    form.locator("button[data-md-value='1']").click()
+    wait_queue_empty(page)
+    more = page.locator("form.tideway-more")
+    more.locator("#tideway-comment").fill("Said at once, but to an older server.")
+    more.get_by_role("button", name="Send").click()
+    page.locator(".tideway-thanks").wait_for(state="visible")
+    first, second = wait_rows(server, 2, comment="Said at once, but to an older server.")
+    assert first["comment"] is None and second["rating"] == 1
+
+
 def test_offline_click_waits_in_the_queue_and_lands_exactly_once(page, server, published_site):
     version = published_site.current
     page.route(API, lambda route: route.abort("internetdisconnected"))

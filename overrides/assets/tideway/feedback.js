@@ -7,250 +7,375 @@
 // sent, and stays there until the API answers. Retries (backoff, the `online` event, the next
 // page load, in any tab) reuse the item's idempotency key for the POST, or its amend token for
 // the PATCH, so a retry can never store a second row. 4xx answers are final: shown, not retried.
+//
+// What stays in localStorage outlives this script, so its property names are short and fixed:
+// - "tideway:queue": items {k, sk, x, api, body} until the POST is answered, then
+//   {k, sk, api, id, tok, patch}. k: the idempotency key; sk: the page's storage key (below);
+//   x: the POST already carries follow-up details; id, tok: the submission's id and amend token;
+//   patch: follow-up details still to be sent.
+// - "tideway:<version>:<page>": the reader's answer, {r, k, t, id, tok, until}: rating, key,
+//   when it was given, id and token once the POST is answered, and the local time (ms) until
+//   which follow-up details amend it rather than make a submission of their own.
 (() => {
-  // The API takes additions for 30 minutes; the widget stops a minute short of that.
-  const AMEND_MS = 29 * 6e4;
-  const d = document, QK = "tideway:queue", $ = (e, s) => e.querySelector(s), $$ = (e, s) => e.querySelectorAll(s);
-  const on = (e, t, f) => e.addEventListener(t, f), json = JSON.stringify;
-  let cur, busy, timer, tries = 0, wait;
+  const QUEUE_KEY = "tideway:queue";
+  const QUEUE_LIMIT = 20;
+  // Stop a minute short of the server's amend window, so that a follow-up still on its way
+  // when the window closes is not refused.
+  const AMEND_MARGIN_MS = 60e3;
+
+  let currentPage, sending = false, retryTimer, failedTries = 0, selectionTimer;
+
   // Where localStorage is refused (disabled, full), the page's memory keeps what it can,
   // as JSON too: callers may change what they load without changing what is stored.
-  const mem = {};
-  const load = k => { try { return JSON.parse(k in mem ? mem[k] : localStorage.getItem(k)) } catch (e) {} };
-  const save = (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, json(v)) } catch (e) { mem[k] = json(v) } };
-  // Items: {k, sk, x, api, body} until the POST is answered, then {k, sk, api, id, tok, patch}.
-  // k: idempotency key; sk: the page's storage key; x: the POST carries follow-up details.
-  const queue = fn => {
-    let q = load(QK) || [];
-    if (fn) save(QK, (q = fn(q) || q).slice(-20));
-    return q;
+  const memoryFallback = {};
+  const load = key => {
+    try {
+      return JSON.parse(key in memoryFallback ? memoryFallback[key] : localStorage.getItem(key));
+    } catch {}
   };
-  const find = (q, k) => q.find(i => i.k == k);
-  const tell = (it, what) => cur?.k == it.k && cur.on(what, it);
+  const store = (key, value) => {
+    try {
+      if (value == null) localStorage.removeItem(key);
+      else localStorage.setItem(key, JSON.stringify(value));
+    } catch {
+      memoryFallback[key] = JSON.stringify(value);
+    }
+  };
 
-  const flush = () => {
-    const it = queue()[0], post = it?.id == null;
-    if (busy || !it) return;
-    busy = 1;
-    clearTimeout(timer);
-    const retry = after => {
-      busy = 0;
+  const readQueue = () => load(QUEUE_KEY) || [];
+  // `change` edits the queue in place or returns a new one. Only the newest items are kept,
+  // so that a browser that is never online again does not fill its storage.
+  const changeQueue = change => {
+    const queue = readQueue();
+    store(QUEUE_KEY, (change(queue) || queue).slice(-QUEUE_LIMIT));
+  };
+  const findItem = (queue, key) => queue.find(item => item.k == key);
+
+  // Only the page on screen shows outcomes; an item from another page is delivered quietly.
+  const report = (item, outcome) => currentPage?.key == item.k && currentPage.show(outcome, item);
+
+  const refusalMessage = (status, error) =>
+    status == 403 || status == 404 ? "expired"
+      : /^unknown_/.test(error.code) ? "no_page"
+        : /email/.test(JSON.stringify(error.details)) ? "bad_email"
+          : "invalid";
+
+  // The window's length comes from the server's own clock (amend_until - created_at), and is
+  // counted from when its reply arrived here, so a wrong clock in this browser does not
+  // matter. An older server does not say: then there is no amending after its reply.
+  const amendDeadline = (reply, receivedAt) =>
+    (reply.amend_until &&
+      receivedAt + Date.parse(reply.amend_until) - Date.parse(reply.created_at) - AMEND_MARGIN_MS) || 0;
+
+  const sendNext = () => {
+    const item = readQueue()[0], isPost = item?.id == null;
+    if (sending || !item) return;
+    sending = true;
+    clearTimeout(retryTimer);
+    const retryLater = retryAfterSeconds => {
+      sending = false;
       // To the back of the queue, so that one answer that keeps failing blocks no other;
       // then Retry-After when the server gives one, else 1 s, 2 s, 4 s ... up to a minute.
-      queue(q => [...q.filter(y => y.k != it.k), ...q.filter(y => y.k == it.k)]);
-      timer = setTimeout(flush, after * 1e3 || Math.min(6e4, 1e3 * 2 ** tries++));
-      const mine = cur && find(queue(), cur.k);
-      if (mine) cur.on("queued", mine);
+      changeQueue(queue => [
+        ...queue.filter(other => other.k != item.k),
+        ...queue.filter(other => other.k == item.k),
+      ]);
+      retryTimer = setTimeout(sendNext, retryAfterSeconds * 1e3 || Math.min(60e3, 1e3 * 2 ** failedTries++));
+      const pageItem = currentPage && findItem(readQueue(), currentPage.key);
+      if (pageItem) currentPage.show("queued", pageItem);
     };
-    fetch(it.api + "/feedback" + (post ? "" : "/" + it.id), {
-      method: post ? "POST" : "PATCH",
-      headers: { "Content-Type": "application/json", ...(post ? {} : { Authorization: "Bearer " + it.tok }) },
-      body: json(post ? it.body : it.patch),
+    fetch(item.api + "/feedback" + (isPost ? "" : "/" + item.id), {
+      method: isPost ? "POST" : "PATCH",
+      headers: {
+        "Content-Type": "application/json",
+        ...(isPost ? {} : { Authorization: "Bearer " + item.tok }),
+      },
+      body: JSON.stringify(isPost ? item.body : item.patch),
       signal: AbortSignal.timeout(15e3),
-    }).then(async r => {
-      const j = await r.json().catch(() => ({})), s = r.status, e = j.error || {};
-      if (s == 408 || s == 429 || s > 499) return retry(r.headers.get("Retry-After"));
-      busy = 0;
-      if (r.ok) {
-        tries = 0;
-        queue(q => {
-          const x = find(q, it.k), st = x && load(x.sk);
-          if (!x) return;
-          if (post) {
-            x.id = j.id;
-            x.tok = j.amend_token;
-            if (st?.k == x.k) save(x.sk, { ...st, id: x.id, tok: x.tok });
-            if (x.patch) return;
-          } else if (json(x.patch) != json(it.patch)) return; // amended while in flight
-          return q.filter(y => y != x);
-        });
-        tell(it, "ok");
-      } else {
-        queue(q => q.filter(y => y.k != it.k)); // refused: never retried
-        tell(it, s == 403 || s == 404 ? "expired" : /^unknown_/.test(e.code) ? "no_page"
-          : /email/.test(json(e.details)) ? "bad_email" : "invalid");
+    }).then(async response => {
+      const receivedAt = Date.now();
+      const reply = await response.json().catch(() => ({}));
+      const status = response.status, error = reply.error || {};
+      if (status == 408 || status == 429 || status > 499) {
+        return retryLater(response.headers.get("Retry-After"));
       }
-      flush();
-    }, () => retry());
+      sending = false;
+      if (response.ok) {
+        failedTries = 0;
+        changeQueue(queue => {
+          const delivered = findItem(queue, item.k), saved = delivered && load(delivered.sk);
+          if (!delivered) return;
+          if (isPost) {
+            delivered.id = reply.id;
+            delivered.tok = reply.amend_token;
+            // Unless the reader has changed their answer since.
+            if (saved?.k == delivered.k) {
+              store(delivered.sk, {
+                ...saved,
+                id: delivered.id,
+                tok: delivered.tok,
+                until: amendDeadline(reply, receivedAt),
+              });
+            }
+            if (delivered.patch) return; // follow-up details wait for the new token
+          } else if (JSON.stringify(delivered.patch) != JSON.stringify(item.patch)) {
+            return; // amended while in flight: the newer details still have to go
+          }
+          return queue.filter(other => other != delivered);
+        });
+        report(item, "ok");
+      } else {
+        changeQueue(queue => queue.filter(other => other.k != item.k)); // refused: never retried
+        report(item, refusalMessage(status, error));
+      }
+      sendNext();
+    }, () => retryLater());
   };
 
   const mount = () => {
-    const f = d.forms.feedback;
-    if (!f || f.tw) return;
-    f.tw = 1;
-    const box = f.parentNode, D = f.dataset, S = JSON.parse(D.tidewayStrings), fs = f.firstElementChild;
-    const more = $(box, ".tideway-more"), thanks = $(box, ".tideway-thanks"), status = $(box, ".tideway-status");
-    const rated = $(f, ".tideway-rated"), pin = $(box, ".tideway-pin"), send = $(more, "[type=submit]");
-    const text = more.comment, email = more.email, notify = more.notify, passage = $(more, ".tideway-passage");
-    const count = $(more, "#tideway-count"), sk = "tideway:" + D.tidewayVersion + ":" + D.tidewayPage;
-    let rating, quote, anchor;
-    const say = m => status.textContent = m;
-    const pressed = v => $$(f, "button[data-md-value]").forEach(b => b.setAttribute("aria-pressed", b.dataset.mdValue == v));
-    const open = (v, focus) => {
-      more.hidden = send.disabled = false;
+    const form = document.forms.feedback;
+    // Wired once, however often the page is announced.
+    if (!form || form.tidewayMounted) return;
+    form.tidewayMounted = true;
+    const container = form.parentNode, data = form.dataset, strings = JSON.parse(data.tidewayStrings);
+    const ratingFieldset = form.firstElementChild;
+    const followUp = container.querySelector(".tideway-more");
+    const thanks = container.querySelector(".tideway-thanks");
+    const statusLine = container.querySelector(".tideway-status");
+    const ratedNote = form.querySelector(".tideway-rated");
+    const pin = container.querySelector(".tideway-pin");
+    const sendButton = followUp.querySelector("[type=submit]");
+    const commentBox = followUp.comment, emailInput = followUp.email, notifyBox = followUp.notify;
+    const passage = followUp.querySelector(".tideway-passage");
+    const counter = followUp.querySelector("#tideway-count");
+    const storageKey = "tideway:" + data.tidewayVersion + ":" + data.tidewayPage;
+    let rating, quotedText, quotedAnchor;
+
+    const setStatus = message => (statusLine.textContent = message);
+    const markPressed = value =>
+      form.querySelectorAll("button[data-md-value]").forEach(button =>
+        button.setAttribute("aria-pressed", button.dataset.mdValue == value));
+    const hideNotes = () => form.querySelectorAll(".md-feedback__note>*").forEach(note => (note.hidden = true));
+
+    const openFollowUp = (value, focusTarget) => {
+      followUp.hidden = sendButton.disabled = false;
       thanks.hidden = true;
-      $$(more, ".tideway-reasons").forEach(x => x.hidden = x.disabled = x.dataset.mdValue != v);
-      $(more, ".tideway-notify").hidden = v != 0;
-      (focus || $(more, ".tideway-reasons:not([hidden]) input") || text).focus();
-    };
-    const reset = () => {
-      save(sk);
-      rating = page.k = null;
-      fs.disabled = false;
-      rated.hidden = more.hidden = thanks.hidden = true;
-      pressed();
-      $$(f, ".md-feedback__note>*").forEach(n => n.hidden = true);
-    };
-    const rate = (v, x) => {
-      const k = Array.from(crypto.getRandomValues(new Uint8Array(16)), b => (b + 256).toString(16).slice(1)).join("");
-      const note = $(f, `.md-feedback__note [data-md-value='${v}']`);
-      save(sk, { r: v, k, t: Date.now() });
-      rating = v;
-      page.k = k;
-      queue(q => { q.push({ k, sk, x: !!x, api: D.tidewayApi, body: {
-        page: D.tidewayPage, version: D.tidewayVersion, rating: v, idempotency_key: k, locale: D.tidewayLocale, ...x } }) });
-      fs.disabled = true;
-      pressed(v);
-      if (note) note.hidden = false; // announced: the notes are a live region (the partial)
-      say("");
-      flush();
-    };
-    const done = () => {
-      // The thank-you takes the place of Material's note, rather than thanking twice.
-      $$(f, ".md-feedback__note>*").forEach(n => n.hidden = true);
-      more.hidden = true;
-      thanks.hidden = false;
-      thanks.focus();
-      say("");
-      if (rating != 0) return;
-      const url = new URL(D.tidewayManifest, location.href), ul = $(thanks, "ul");
-      fetch(url).then(r => r.json()).then(m => {
-        const p = m.pages.find(x => x.url == D.tidewayPage);
-        ul.replaceChildren(...(p?.related || []).slice(0, 3).map(x => {
-          const li = d.createElement("li"), a = li.appendChild(d.createElement("a"));
-          a.href = new URL(x.url || "./", url); // "" is the version's home page
-          a.textContent = x.title || x.url;
-          return li;
-        }).filter(li => /^https?:$/.test(li.firstChild.protocol)));
-        ul.parentNode.hidden = !ul.children.length;
-      }).catch(() => {});
-    };
-    const page = cur = {
-      pin, box, art: f.closest("article") || d.body,
-      on(what, it) { // `it` as sent: without an id, it was the rating's POST
-        if (what == "ok") return (it.id != null || it.x) && done();
-        say(S[what]);
-        send.disabled = false;
-        if (what != "queued" && it.id == null) reset();
-      },
-      quote(q, a) {
-        quote = q;
-        anchor = a;
-        $(passage, "blockquote").textContent = q;
-        passage.hidden = false;
-        open(rating ?? 0, text);
-      },
+      // Disabled as well as hidden, so that the other rating's reasons are never sent.
+      followUp.querySelectorAll(".tideway-reasons").forEach(reasons =>
+        (reasons.hidden = reasons.disabled = reasons.dataset.mdValue != value));
+      followUp.querySelector(".tideway-notify").hidden = value != 0;
+      (focusTarget || followUp.querySelector(".tideway-reasons:not([hidden]) input") || commentBox).focus();
     };
 
-    on(f, "submit", e => {
-      e.preventDefault();
-      const v = e.submitter?.dataset.mdValue;
-      if (v != null) {
-        rate(+v);
-        open(+v);
+    const forgetAnswer = () => {
+      store(storageKey);
+      rating = widget.key = null;
+      ratingFieldset.disabled = false;
+      ratedNote.hidden = followUp.hidden = thanks.hidden = true;
+      markPressed();
+      hideNotes();
+    };
+
+    const submitRating = (value, details) => {
+      const key = Array.from(crypto.getRandomValues(new Uint8Array(16)), byte =>
+        (byte + 256).toString(16).slice(1)).join(""); // two hex digits a byte, zero-padded
+      const note = form.querySelector(`.md-feedback__note [data-md-value='${value}']`);
+      store(storageKey, { r: value, k: key, t: Date.now() });
+      rating = value;
+      widget.key = key;
+      changeQueue(queue => {
+        queue.push({
+          k: key,
+          sk: storageKey,
+          x: !!details,
+          api: data.tidewayApi,
+          body: {
+            page: data.tidewayPage,
+            version: data.tidewayVersion,
+            rating: value,
+            idempotency_key: key,
+            locale: data.tidewayLocale,
+            ...details,
+          },
+        });
+      });
+      ratingFieldset.disabled = true;
+      markPressed(value);
+      if (note) note.hidden = false; // announced: the notes are a live region (the partial)
+      setStatus("");
+      sendNext();
+    };
+
+    const showThanks = () => {
+      // The thank-you takes the place of Material's note, rather than thanking twice.
+      hideNotes();
+      followUp.hidden = true;
+      thanks.hidden = false;
+      thanks.focus();
+      setStatus("");
+      if (rating != 0) return;
+      const manifestUrl = new URL(data.tidewayManifest, location.href), list = thanks.querySelector("ul");
+      fetch(manifestUrl).then(response => response.json()).then(manifest => {
+        const entry = manifest.pages.find(page => page.url == data.tidewayPage);
+        const items = (entry?.related || []).slice(0, 3).map(related => {
+          const item = document.createElement("li"), link = item.appendChild(document.createElement("a"));
+          link.href = new URL(related.url || "./", manifestUrl); // "" is the version's home page
+          link.textContent = related.title || related.url;
+          return item;
+        });
+        // The manifest is data, not markup: no javascript: or other links that are not pages.
+        list.replaceChildren(...items.filter(item => /^https?:$/.test(item.firstChild.protocol)));
+        list.parentNode.hidden = !list.children.length;
+      }).catch(() => {}); // the related pages are a courtesy; the thank-you stands without them
+    };
+
+    const widget = (currentPage = {
+      pin,
+      container,
+      article: form.closest("article") || document.body,
+      // `item` as it was sent: without an id, it was the rating's POST, which needs no
+      // thank-you of its own unless it carried follow-up details.
+      show(outcome, item) {
+        if (outcome == "ok") return (item.id != null || item.x) && showThanks();
+        setStatus(strings[outcome]);
+        sendButton.disabled = false;
+        // A refused rating was never stored: the reader may rate again.
+        if (outcome != "queued" && item.id == null) forgetAnswer();
+      },
+      quotePassage(text, anchor) {
+        quotedText = text;
+        quotedAnchor = anchor;
+        passage.querySelector("blockquote").textContent = text;
+        passage.hidden = false;
+        openFollowUp(rating ?? 0, commentBox);
+      },
+    });
+
+    form.addEventListener("submit", event => {
+      event.preventDefault();
+      const value = event.submitter?.dataset.mdValue;
+      if (value != null) {
+        submitRating(+value);
+        openFollowUp(+value);
       }
     });
-    on($(rated, "button"), "click", () => {
-      const st = load(sk);
+    ratedNote.querySelector("button").addEventListener("click", () => {
+      const saved = load(storageKey);
       // A change of mind before the first answer was delivered: that one is never sent.
-      queue(q => q.filter(i => !(i.k == st?.k && i.id == null)));
-      reset();
-      say("");
-      $(f, "button").focus();
+      changeQueue(queue => queue.filter(item => !(item.k == saved?.k && item.id == null)));
+      forgetAnswer();
+      setStatus("");
+      form.querySelector("button").focus();
     });
-    on(text, "input", () => count.textContent = S.count.replace("{n}", text.value.length));
-    on(notify, "change", () => {
-      email.parentNode.hidden = !notify.checked;
-      notify.checked && email.focus();
+    commentBox.addEventListener("input", () =>
+      (counter.textContent = strings.count.replace("{n}", commentBox.value.length)));
+    notifyBox.addEventListener("change", () => {
+      emailInput.parentNode.hidden = !notifyBox.checked;
+      if (notifyBox.checked) emailInput.focus();
     });
-    on(more, "submit", e => {
-      e.preventDefault();
-      const x = {}, reasons = new FormData(more).getAll("reasons");
-      if (reasons[0]) x.reasons = reasons;
-      if (text.value.trim()) x.comment = text.value;
-      if (quote) x.selection = quote;
-      if (quote && anchor) x.anchor = anchor;
-      if (notify.checked && rating == 0) {
-        if (!email.value || !email.checkValidity()) return say(S.bad_email), email.focus();
-        x.email = email.value;
-        x.notify = true;
+    followUp.addEventListener("submit", event => {
+      event.preventDefault();
+      const details = {}, reasons = new FormData(followUp).getAll("reasons");
+      if (reasons[0]) details.reasons = reasons;
+      if (commentBox.value.trim()) details.comment = commentBox.value;
+      if (quotedText) details.selection = quotedText;
+      if (quotedText && quotedAnchor) details.anchor = quotedAnchor;
+      if (notifyBox.checked && rating == 0) {
+        if (!emailInput.value || !emailInput.checkValidity()) {
+          setStatus(strings.bad_email);
+          emailInput.focus();
+          return;
+        }
+        details.email = emailInput.value;
+        details.notify = true;
       }
-      const st = load(sk), it = st && find(queue(), st.k);
-      send.disabled = true;
+      const saved = load(storageKey), queued = saved && findItem(readQueue(), saved.k);
+      sendButton.disabled = true;
       // Amend this reader's row, or the POST still queued for it; a follow-up sent after the
       // amend window (or a passage on a page not rated yet) is a submission of its own.
-      if (st && (it && it.id == null || Date.now() - st.t < AMEND_MS && st.id)) {
-        if (!Object.keys(x).length) return done();
-        queue(q => {
-          let y = find(q, st.k);
-          if (!y) q.push(y = { k: st.k, sk, api: D.tidewayApi, id: st.id, tok: st.tok });
-          y.patch = { ...y.patch, ...x };
+      if (saved && ((queued && queued.id == null) || (saved.id && Date.now() < saved.until))) {
+        if (!Object.keys(details).length) return showThanks();
+        changeQueue(queue => {
+          let pending = findItem(queue, saved.k);
+          if (!pending) {
+            pending = { k: saved.k, sk: storageKey, api: data.tidewayApi, id: saved.id, tok: saved.tok };
+            queue.push(pending);
+          }
+          // Merged with details not sent yet, so that a retry sends them all.
+          pending.patch = { ...pending.patch, ...details };
         });
-        page.k = st.k;
-        flush();
-      } else rate(rating ?? 0, x);
-      say(S.sending);
+        widget.key = saved.k;
+        sendNext();
+      } else submitRating(rating ?? 0, details);
+      setStatus(strings.sending);
     });
-    on(pin, "mousedown", e => e.preventDefault()); // keeps the selection
-    on(pin, "click", () => {
+    pin.addEventListener("mousedown", event => event.preventDefault()); // keeps the selection
+    pin.addEventListener("click", () => {
       pin.hidden = true;
-      page.quote(pin.q, pin.a);
+      widget.quotePassage(widget.selectedText, widget.selectedAnchor);
     });
 
     // Answered before (this page, this version): say so, and offer to change it.
-    const st = load(sk);
-    if (st) {
-      rating = st.r;
-      page.k = st.k;
-      fs.disabled = true;
-      pressed(st.r);
-      rated.hidden = false;
+    const earlier = load(storageKey);
+    if (earlier) {
+      rating = earlier.r;
+      widget.key = earlier.k;
+      ratingFieldset.disabled = true;
+      markPressed(earlier.r);
+      ratedNote.hidden = false;
     }
-    f.hidden = false;
-    flush();
+    form.hidden = false;
+    sendNext(); // whatever an earlier page load left in the queue
   };
 
   // Passage feedback: a small control beside a selection inside the article.
-  const selected = () => {
-    const p = cur, sel = d.getSelection(), r = sel.rangeCount && sel.getRangeAt(0);
-    if (!p || d.activeElement == p.pin) return;
-    p.pin.hidden = true; // out of the selection's text and rectangles while they are measured
-    const t = r && sel.toString().replace(/\s+/g, " ").trim(), c = r && r.commonAncestorContainer;
-    if (!t || !p.art.contains(c) || p.box.contains(c)) return;
-    const block = n => { while (n && n.parentNode != p.art) n = n.parentNode; return n };
-    let h, blk = block(r.endContainer);
-    for (const x of $$(p.art, ":is(h1,h2,h3,h4,h5,h6)[id]")) if (x.compareDocumentPosition(r.startContainer) & 4) h = x;
-    p.pin.q = t.slice(0, 500);
-    p.pin.a = h?.id;
+  const placePin = () => {
+    const widget = currentPage, selection = document.getSelection();
+    const range = selection.rangeCount && selection.getRangeAt(0);
+    // Tabbing to the control must not take it away.
+    if (!widget || document.activeElement == widget.pin) return;
+    const { pin, article } = widget;
+    pin.hidden = true; // out of the selection's text and rectangles while they are measured
+    const text = range && selection.toString().replace(/\s+/g, " ").trim();
+    const common = range && range.commonAncestorContainer;
+    if (!text || !article.contains(common) || widget.container.contains(common)) return;
+    const blockOf = node => {
+      while (node && node.parentNode != article) node = node.parentNode;
+      return node;
+    };
+    let heading, block = blockOf(range.endContainer);
+    for (const candidate of article.querySelectorAll(":is(h1,h2,h3,h4,h5,h6)[id]")) {
+      if (candidate.compareDocumentPosition(range.startContainer) & Node.DOCUMENT_POSITION_FOLLOWING) {
+        heading = candidate;
+      }
+    }
+    widget.selectedText = text.slice(0, 500);
+    widget.selectedAnchor = heading?.id;
     // Under the end of the last line that holds selected text (not the empty start of the
     // next block), where a left-to-right selection leaves the pointer.
-    const b = [...r.getClientRects()].filter(x => x.width > 1).pop() || r.getBoundingClientRect();
+    const lastLine =
+      [...range.getClientRects()].filter(rect => rect.width > 1).pop() || range.getBoundingClientRect();
     // Placed right after the last selected block, so Tab from the selection reaches it next
     // (a triple-click ends the range at offset 0 of the block after the paragraph).
-    if (!r.endOffset && blk != block(r.startContainer)) blk = blk.previousSibling;
-    p.art.insertBefore(p.pin, blk ? blk.nextSibling : p.box);
-    p.pin.hidden = false;
-    const o = p.pin.offsetParent.getBoundingClientRect(), w = p.pin.offsetWidth;
-    p.pin.style.top = b.bottom - o.top + 8 + "px";
-    p.pin.style.left = Math.max(0, Math.min(b.right - o.left - w, o.width - w)) + "px";
+    if (!range.endOffset && block != blockOf(range.startContainer)) block = block.previousSibling;
+    article.insertBefore(pin, block ? block.nextSibling : widget.container);
+    pin.hidden = false;
+    const origin = pin.offsetParent.getBoundingClientRect(), width = pin.offsetWidth;
+    pin.style.top = lastLine.bottom - origin.top + 8 + "px";
+    pin.style.left = Math.max(0, Math.min(lastLine.right - origin.left - width, origin.width - width)) + "px";
   };
-  on(d, "selectionchange", () => {
-    clearTimeout(wait);
-    wait = setTimeout(selected, 250);
+
+  document.addEventListener("selectionchange", () => {
+    // Once the reader has stopped dragging.
+    clearTimeout(selectionTimer);
+    selectionTimer = setTimeout(placePin, 250);
   });
-  on(window, "online", () => flush(tries = 0));
+  window.addEventListener("online", () => {
+    failedTries = 0;
+    sendNext();
+  });
   // Material's instant navigation swaps pages without a reload and announces each on document$.
   if (window.document$) document$.subscribe(mount);
-  else if (d.readyState == "loading") on(d, "DOMContentLoaded", mount);
+  else if (document.readyState == "loading") document.addEventListener("DOMContentLoaded", mount);
   else mount();
 })();
