@@ -123,3 +123,20 @@ def test_the_sweep_command(app, client, reviewers):
     out = cli(app, "sla", "sweep")
     assert out.startswith("SLA sweep: 0 warned, 0 escalated, 0 closed")
     assert "no SMTP server is set" in out  # mail waits in the outbox
+
+
+def test_a_task_opened_before_any_reviewer_is_routed_once_one_exists(app, client):
+    # The tutorial's order: a reader's feedback first, the first reviewer afterwards.
+    task_id = send(client, page="quickstart/")["task_id"]
+    engine = app.extensions["store"].engine
+    assert load(app, task_id)[0].owner_id is None
+    assert sweep(engine, POLICY, URL).routed == []  # still nobody: nothing to do
+
+    cli(app, "users", "create", "ana", "--email", "ana@example.test", "--team", "docs-team")
+    report = sweep(engine, POLICY, URL)
+    assert report.routed == [task_id]
+    task, events = load(app, task_id)
+    assert task.owner_id is not None
+    owners = [(e.to_value, e.reason) for e in events if e.kind == "owner"]
+    assert owners == [("ana", owners[0][1])] and "had nobody" in owners[0][1]
+    assert sweep(engine, POLICY, URL).routed == []  # once

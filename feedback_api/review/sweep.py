@@ -1,4 +1,5 @@
-"""The SLA sweep: warn at the warning time, escalate on a breach, close old finished tasks.
+"""The SLA sweep: route tasks nobody could take, warn at the warning time, escalate on a
+breach, close old finished tasks.
 
 Safe to run from several machines at once: each step first claims a task with a conditional
 UPDATE (`... WHERE id = :id AND response_breached_at IS NULL`), and only the sweep whose
@@ -29,12 +30,14 @@ class SweepReport:
     warned: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    routed: list[int] = field(default_factory=list)
     addresses_deleted: int = 0
 
     def summary(self) -> str:
         return (
             f"{len(self.warned)} warned, {len(self.escalated)} escalated, "
-            f"{len(self.closed)} closed, {self.addresses_deleted} reader addresses deleted"
+            f"{len(self.closed)} closed, {self.addresses_deleted} reader addresses deleted, "
+            f"{len(self.routed)} unassigned tasks routed"
         )
 
 
@@ -75,6 +78,7 @@ def sweep(
 ) -> SweepReport:
     now = now or datetime.now(UTC)
     report = SweepReport()
+    _route_unassigned(engine, now, report)
     for clock in CLOCKS:
         _warnings(engine, clock, public_url, now, report)
         _breaches(engine, clock, public_url, now, report)
@@ -89,6 +93,28 @@ def sweep(
 def _candidates(engine: Engine, *conditions) -> list[int]:
     with engine.connect() as conn:
         return list(conn.scalars(select(tasks.c.id).where(*conditions).order_by(tasks.c.id)))
+
+
+def _route_unassigned(engine: Engine, now: datetime, report: SweepReport) -> None:
+    # A task opened while its team had nobody (the tutorial's own order: feedback first,
+    # reviewers later) goes to a member as soon as one exists, by the intake's own rule.
+    pending = (OPEN, tasks.c.owner_id.is_(None))
+    for task_id in _candidates(engine, *pending):
+        with engine.begin() as conn:
+            task = conn.execute(select(tasks).where(tasks.c.id == task_id, *pending)).first()
+            if task is None:
+                continue
+            chosen = triage.pick_member(routing_members(conn), task.team, task.tier)
+            if chosen is None:
+                continue
+            claimed = conn.execute(
+                update(tasks).where(tasks.c.id == task_id, *pending).values(owner_id=chosen.id)
+            )
+            if claimed.rowcount != 1:
+                continue  # someone took it meanwhile
+            reason = f"fewest open tasks in the team; {task.team} had nobody when it opened"
+            log_event(conn, task_id, "owner", after=chosen.name, reason=reason, at=now)
+        report.routed.append(task_id)
 
 
 def _warnings(engine, clock: _Clock, public_url, now, report) -> None:
