@@ -277,3 +277,18 @@ def test_reviewer_routes_are_in_the_openapi_document(client):
         assert path in doc["paths"], path
     assert "TaskOut" in doc["components"]["schemas"]
     assert "reviewerToken" in doc["components"]["securitySchemes"]
+
+
+def test_finished_tasks_sort_after_open_ones_both_ways(client, reviewers):
+    # A finished task has no due time; on SQLite a plain ORDER BY put it first.
+    done = send(client, page="quickstart/")["task_id"]
+    open_ids = [send(client, page=page)["task_id"] for page in ("", "reference/api/")]
+    admin = reviewers.auth("root")
+    closed = client.post(
+        f"/api/v1/tasks/{done}/transitions", json={"action": "wont_fix"}, headers=admin
+    )
+    assert closed.status_code == 200, closed.json
+    for sort in ("due", "-due", "priority"):
+        listed = client.get(f"/api/v1/tasks?sort={sort}", headers=admin).json["items"]
+        assert [t["id"] for t in listed][-1] == done, (sort, listed)
+        assert {t["id"] for t in listed[:-1]} == set(open_ids)

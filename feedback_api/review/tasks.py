@@ -284,16 +284,18 @@ def _name(session: Session, user_id: int | None) -> str | None:
 
 # -- reading ---------------------------------------------------------------------------------
 
+# A finished task has no due time: whichever the direction, it comes after the open ones
+# (each store puts NULLs at a different end by default).
 SORTS = {
-    "due": (Task.due_at.asc(), Task.id.asc()),
-    "-due": (Task.due_at.desc(), Task.id.desc()),
+    "due": (Task.due_at.asc().nulls_last(), Task.id.asc()),
+    "-due": (Task.due_at.desc().nulls_last(), Task.id.desc()),
     "created": (Task.created_at.asc(), Task.id.asc()),
     "-created": (Task.created_at.desc(), Task.id.desc()),
     "updated": (Task.updated_at.asc(), Task.id.asc()),
     "-updated": (Task.updated_at.desc(), Task.id.desc()),
     "priority": (
         case({p: i for i, p in enumerate(PRIORITIES)}, value=Task.priority),
-        Task.due_at.asc(),
+        Task.due_at.asc().nulls_last(),
         Task.id.asc(),
     ),
 }
