@@ -1,4 +1,5 @@
 # The two commands: `make serve` and `make test`. Each does all of its own set-up.
+# `make test-fast` is the inner loop: no services, no browser, no live servers.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ PORT ?= 8000
 export TIDEWAY_PORT ?= $(PORT)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve test system-deps lint clean
+.PHONY: serve test test-fast system-deps lint clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,12 @@ tests/js/node_modules/.installed: tests/js/package-lock.json
 
 test: $(VENV)/.installed system-deps tests/js/node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The pure and SQLite tests, in about a minute: no PostgreSQL, Redis, Chromium, live servers
+# or publishes of their own (markers: tests/conftest.py). `make test` runs everything.
+FAST := not postgres and not redis and not browser and not slow
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check feedback_api tests scripts bench

@@ -65,6 +65,32 @@ class PublishedSite:
     older: str  # published from a release tag
 
 
+# The markers follow the fixtures: a test is marked by the services its fixtures start, so that
+# `make test-fast` (-m "not postgres and not redis and not browser and not slow") needs none
+# of them. Tests that start such a thing themselves carry the marker explicitly.
+POSTGRES_FIXTURES = {"pg_server", "pg_url"}
+REDIS_FIXTURES = {"redis_url", "redis_server", "redis_proc", "redisdb", "redisdb_async"}
+BROWSER_FIXTURES = {"browser"}
+SLOW_FIXTURES = {"live_server"}  # a gunicorn process per test
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        # A fixture parametrized over the stores (store_url and its kind) fetches PostgreSQL
+        # with request.getfixturevalue under the param "postgres": fixturenames cannot see it.
+        params = {p for p in callspec.params.values() if isinstance(p, str)} if callspec else set()
+        if names & POSTGRES_FIXTURES or "postgres" in params:
+            item.add_marker(pytest.mark.postgres)
+        if names & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if names & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def published_site(tmp_path_factory) -> PublishedSite:
     """Two versions published with mike: a tagged release, and the working tree as latest."""
@@ -82,11 +108,23 @@ def published_site(tmp_path_factory) -> PublishedSite:
     return PublishedSite(repo, site_dir, "tideway-site", current, "0.0.9")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite store brought to head once a session: each test's store is a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "feedback.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    # The engine is gone, so the WAL was checkpointed into the file: the file is the store.
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path, migrated_sqlite) -> str:
+    """A fresh store of its own, at head: a copy of the session's migrated one (migrating
+    each test's store again cost 0.1-0.5 s a test)."""
+    path = tmp_path / "feedback.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="session")

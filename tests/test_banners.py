@@ -20,8 +20,6 @@ from tests.conftest import make_docs_repo, run_git
 from tideway_site import publish
 from tideway_site.versions import Plan, VersionSpec
 
-pytestmark = pytest.mark.browser
-
 SCRIPTS_PARTIAL = "partials/tideway-scripts.html"
 LEGACY = "---\nowner: docs-team\n---\n# Legacy\n\nA page that only version 0.0 has.\n"
 
@@ -119,6 +117,7 @@ def test_an_old_version_says_so_and_links_to_the_same_page_in_latest(
     assert page.locator("[data-md-component=outdated]").is_hidden()
 
 
+@pytest.mark.slow  # three_versions publishes three versions with mike
 def test_the_theme_makes_the_banner_and_the_plugin_fills_in_for_an_old_theme(three_versions):
     old = (three_versions.site / "0.0" / "quickstart" / "index.html").read_text()
     new = (three_versions.site / "0.2" / "quickstart" / "index.html").read_text()

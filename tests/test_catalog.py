@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from feedback_api import create_app
 from tests.conftest import TEST_SECRET, make_docs_repo
 from tideway_site import publish
@@ -15,6 +17,7 @@ def rating(version: str, page: str = "quickstart/") -> dict:
     return {"page": page, "version": version, "rating": 1, "idempotency_key": uuid.uuid4().hex}
 
 
+@pytest.mark.slow
 def test_a_version_published_while_running_is_accepted(tmp_path, sqlite_url):
     repo = make_docs_repo(tmp_path / "repo")
     publish.publish_all(repo, branch="tideway-site", log=lambda _m: None)

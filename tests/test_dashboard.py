@@ -487,6 +487,7 @@ def test_insights_show_each_report(client, store, published_site):
     assert "Backlog now" in html
 
 
+@pytest.mark.slow  # each command is a fresh flask process
 def test_the_guides_account_commands_run_and_make_a_working_account(
     tmp_path, published_site, sqlite_url
 ):

@@ -20,8 +20,6 @@ from tests import services
 from tests.conftest import ROOT, TEST_SECRET
 from tests.test_dashboard import PASSWORD
 
-pytestmark = pytest.mark.browser
-
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 SCHEMES = ("light", "dark")
 VENV_BIN = Path(sys.executable).parent

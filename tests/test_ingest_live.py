@@ -23,6 +23,9 @@ from tests.conftest import LiveServer
 
 redis_server = factories.redis_proc(port=None)
 
+# Every test here starts gunicorn (LiveServer), some several times.
+pytestmark = pytest.mark.slow
+
 
 def post(base_url: str, payload: dict, timeout: float = 10.0, headers=None):
     """POST JSON; (status, parsed body, headers). Raises OSError when the server is gone."""
@@ -197,6 +200,7 @@ def test_same_key_twenty_times_at_once_stores_one_row(published_site, sqlite_url
     assert keys_and_ids(sqlite_url) == {payload["idempotency_key"]: [answers[0][1]["id"]]}
 
 
+@pytest.mark.postgres  # starts its own server, to stop it: no fixture shows it
 def test_postgres_going_away_answers_503_then_recovers(published_site):
     with services.postgres_server() as pg:
         url = pg.create_database("downtime")

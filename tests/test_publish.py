@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import ROOT, make_docs_repo, run_git
 from tideway_site import publish
 
@@ -46,6 +48,7 @@ def test_the_release_tag_keeps_its_own_content(published_site):
     assert "edited after the 0.0.9 release" in newer.read_text()
 
 
+@pytest.mark.slow
 def test_publishing_again_without_changes_rebuilds_nothing(tmp_path):
     repo = make_docs_repo(tmp_path / "repo")
     assert publish.publish_all(repo, branch="tideway-site", log=lambda _m: None) == ["0.1"]
@@ -56,6 +59,7 @@ def test_publishing_again_without_changes_rebuilds_nothing(tmp_path):
     assert publish.publish_all(repo, branch="tideway-site", log=lambda _m: None) == ["0.1"]
 
 
+@pytest.mark.slow
 def test_make_serve_drops_a_version_removed_from_versions_yml(tmp_path):
     repo = make_docs_repo(tmp_path / "repo")
     head = run_git(repo, "rev-parse", "HEAD")
@@ -69,6 +73,7 @@ def test_make_serve_drops_a_version_removed_from_versions_yml(tmp_path):
     assert [v["version"] for v in published] == ["0.2"]
 
 
+@pytest.mark.slow
 def test_publishing_works_without_a_git_identity(tmp_path, monkeypatch):
     repo = make_docs_repo(tmp_path / "repo")
     home = tmp_path / "home"
@@ -83,6 +88,7 @@ def test_publishing_works_without_a_git_identity(tmp_path, monkeypatch):
     assert remotes == ""  # and nothing was pushed anywhere
 
 
+@pytest.mark.slow
 def test_export_swaps_the_site_directory_atomically(tmp_path):
     repo = make_docs_repo(tmp_path / "repo")
     publish.publish_all(repo, branch="tideway-site", log=lambda _m: None)
@@ -96,6 +102,7 @@ def test_export_swaps_the_site_directory_atomically(tmp_path):
     assert "Changed" in (site / "0.1" / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_fresh_clone_of_main_publishes_the_versions_of_versions_yml(tmp_path):
     """What `make serve` does on a new machine: every version of versions.yml, from refs
     that every clone has."""

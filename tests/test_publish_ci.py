@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT, run_git
@@ -21,6 +22,9 @@ from tests.test_publish_gates import GOOD, small_repo
 
 WORKFLOW = ROOT / ".github" / "workflows" / "docs.yml"
 NOT_RERUN = {"Install", "Run the docs' tested commands"}
+
+# The workflow's steps in fresh clones: builds and publishes with mike.
+pytestmark = pytest.mark.slow
 
 
 def workflow() -> dict:

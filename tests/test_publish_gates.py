@@ -65,6 +65,7 @@ def gate(report: list[dict], name: str) -> dict:
     return next(g for g in report[0]["gates"] if g["gate"].startswith(name))
 
 
+@pytest.mark.slow
 def test_clean_docs_pass_every_gate_and_get_published(tmp_path):
     repo = small_repo(tmp_path / "repo", GOOD)
     done = run_publish(repo, "1.0", "--alias", "latest", "--default")
@@ -110,6 +111,7 @@ def test_a_stale_page_fails_the_freshness_gate(tmp_path):
     assert not has_branch(repo, "gh-pages")
 
 
+@pytest.mark.slow
 def test_a_tested_command_block_must_have_run(tmp_path):
     command = "echo tideway > ran.txt\n"
     page = f"---\nowner: writers\n---\n# Run\n\n<!-- tested: repo -->\n```bash\n{command}```\n"
@@ -134,6 +136,7 @@ def branch_tree(repo: Path, path: str) -> str:
     return run_git(repo, "rev-parse", f"gh-pages:{path}")
 
 
+@pytest.mark.slow
 def test_publish_all_rebuilds_only_the_versions_whose_inputs_changed(tmp_path):
     repo = small_repo(tmp_path / "repo", GOOD)
     refs = []
@@ -171,6 +174,7 @@ def test_publish_all_rebuilds_only_the_versions_whose_inputs_changed(tmp_path):
     assert '"start/": "guide/"' in run_git(repo, "show", "gh-pages:404.html")
 
 
+@pytest.mark.slow
 def test_publish_all_prune_deletes_the_versions_dropped_from_versions_yml(tmp_path):
     repo = small_repo(tmp_path / "repo", GOOD)
     old = run_git(repo, "rev-parse", "HEAD")

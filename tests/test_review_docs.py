@@ -39,6 +39,7 @@ def test_the_policy_reference_is_generated_into_the_built_page(published_site):
         assert f"<code>{priority}</code>" in text
 
 
+@pytest.mark.slow  # each command is a fresh flask process
 @pytest.mark.parametrize("page", PAGES[:2])
 def test_the_cli_commands_on_the_review_pages_run(page, tmp_path):
     url = f"sqlite:///{tmp_path / 'docs.sqlite3'}"

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 
 import psutil
+import pytest
 
 from feedback_api.config import load_settings
 from feedback_api.run.serve import gunicorn_args
@@ -20,6 +21,9 @@ from tests.conftest import ROOT, TEST_SECRET
 from tests.test_mail_loop import SmtpServer
 
 READER = "live-reader@example.com"
+
+# Runs gunicorn as `make serve` does, with the real CLI and a real SMTP server.
+pytestmark = pytest.mark.slow
 
 
 def call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 
 import psutil
+import pytest
 
 from feedback_api.config import load_settings
 from feedback_api.run import gunicorn_hooks
@@ -41,6 +42,7 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.slow
 def test_serve_publishes_serves_and_stores_a_rating(tmp_path):
     repo = make_docs_repo(tmp_path / "repo")
     port = services.free_port()
@@ -77,6 +79,7 @@ def test_serve_publishes_serves_and_stores_a_rating(tmp_path):
     assert count_rows(f"sqlite:///{repo / 'var' / 'feedback.sqlite3'}") == 1
 
 
+@pytest.mark.slow
 def test_a_bad_setting_stops_start_up_naming_it(tmp_path):
     repo = make_docs_repo(tmp_path / "repo")
     env = {**os.environ, "TIDEWAY_PORT": "eighty"}
@@ -137,6 +140,7 @@ def ctrl_c(server: LiveServer) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_process_at_once_and_quietly(published_site, sqlite_url):
     """Master, workers, writer and its supervisor, sweep loop: no traceback, and no worker
     left to the master's SIGKILL."""

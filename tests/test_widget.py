@@ -22,8 +22,6 @@ from sqlalchemy import create_engine, text
 from feedback_api.store import upgrade
 from tests.conftest import LiveServer
 
-pytestmark = pytest.mark.browser
-
 API = "**/api/v1/feedback**"
 COLUMNS = "page, version, rating, reasons, comment, selection, anchor, email, notify, locale"
 

@@ -16,8 +16,6 @@ from tests.test_widget import API, open_page, queue_of, rows, wait_queue_empty, 
 site_dir, shared_server = widget.site_dir, widget.shared_server
 server, page = widget.server, widget.page
 
-pytestmark = pytest.mark.browser
-
 
 def test_a_follow_up_after_the_amend_window_is_a_submission_of_its_own(
     page, server, published_site

@@ -22,8 +22,6 @@ from tests import services
 from tests.conftest import ROOT
 from tests.test_widget import rows, start_server, stop, view, wait_queue_empty, wait_rows
 
-pytestmark = pytest.mark.browser
-
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}

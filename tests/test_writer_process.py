@@ -226,6 +226,7 @@ def _wait_for(condition, timeout: float = 10.0):
     return value
 
 
+@pytest.mark.slow
 def test_the_supervisor_restarts_a_dead_writer_and_leaves_with_its_server(tmp_path):
     """A writer that dies is started again; when the process that started the supervisor
     (gunicorn's master) is gone, the supervisor stops its writer and exits."""

@@ -145,7 +145,6 @@ def zensical_banner(browser, url: str, screenshot: Path | None = None) -> tuple[
         context.close()
 
 
-@pytest.mark.browser
 def test_zensical_sites_show_an_old_versions_banner(browser, zensical_versions, output_dir):
     text, link = zensical_banner(browser, f"{zensical_versions}/0.0/quickstart/",
                                  output_dir / "zensical-outdated.png")  # fmt: skip
@@ -154,14 +153,12 @@ def test_zensical_sites_show_an_old_versions_banner(browser, zensical_versions, 
     assert link == f"{zensical_versions}/latest/quickstart/"
 
 
-@pytest.mark.browser
 def test_zensical_sites_show_an_unreleased_versions_banner(browser, zensical_versions):
     text, _ = zensical_banner(browser, f"{zensical_versions}/0.2/guides/writer/")
     assert "You are reading version 0.2, which is not yet released." in text
     assert "not the latest release" not in text
 
 
-@pytest.mark.browser
 def test_zensical_sites_show_no_banner_on_the_default_version(browser, zensical_versions):
     context = browser.new_context()
     try:
