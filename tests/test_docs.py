@@ -121,8 +121,8 @@ def test_the_tutorial_rating_is_idempotent(live_server):
 
 def test_the_documented_make_targets_exist():
     makefile = (ROOT / "Makefile").read_text()
-    for path in DOCS.rglob("*.md"):
-        for target in re.findall(r"^make (\w+)", path.read_text(), flags=re.M):
+    for path in [*DOCS.rglob("*.md"), ROOT / "README.md"]:
+        for target in re.findall(r"^make ([\w-]+)", path.read_text(), flags=re.M):
             assert re.search(rf"^{target}:", makefile, flags=re.M), f"make {target} missing"
 
 
