@@ -16,6 +16,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formatdate
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
@@ -197,6 +198,7 @@ def _message(row, settings: MailSettings) -> EmailMessage:
     message["From"] = settings.sender
     message["To"] = row.to_address
     message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=True)
     domain = settings.sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
     message["Message-ID"] = f"<tideway-outbox-{row.id}@{domain}>"
     if row.unsubscribe_url:
