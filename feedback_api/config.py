@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "TIDEWAY_"
@@ -222,9 +222,11 @@ class Settings(BaseSettings):
         description="The team that gets a task when neither front matter nor the owners file "
         "names one.",
     )
-    public_url: str = Field(
-        "http://127.0.0.1:8000/",
-        description="The site and API as readers reach them; links in mails start with it.",
+    public_url: str | None = Field(
+        None,
+        description="The site and API as readers reach them; links in mails start with it. "
+        "Unset: the served address, `http://TIDEWAY_HOST:TIDEWAY_PORT/` (with `127.0.0.1` "
+        "for a server listening on every interface).",
     )
     smtp_host: str | None = Field(
         None,
@@ -254,10 +256,28 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _check_public_url(cls, url: str) -> str:
+    def _check_public_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
         if not url.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return url if url.endswith("/") else url + "/"
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_server(self) -> Settings:
+        if self.public_url is None:
+            # Frozen: set once here, while the settings are being made.
+            object.__setattr__(self, "public_url", served_url(self.host, self.port))
+        return self
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches the server at."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host.strip('[]')}]"
+    return f"http://{host}:{port}/"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -251,6 +251,13 @@ def render_markdown(doc: dict[str, Any] | None = None) -> str:
     for path, operations in doc["paths"].items():
         for method, op in operations.items():
             out.append(f"### `{method.upper()} {path}`\n\n{op['summary']}\n")
+            query = [p for p in op.get("parameters", []) if p["in"] == "query"]
+            if query:
+                rows = ["| Query parameter | Type | Meaning |", "|---|---|---|"]
+                for param in query:
+                    kind = _type_of(param["schema"])
+                    rows.append(f"| `{param['name']}` | {kind} | {param['description']} |")
+                out.append("\n".join(rows) + "\n")
             if "requestBody" in op:
                 ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 out.append(f"Body: `{ref.rsplit('/', 1)[-1]}` (`application/json`).\n")

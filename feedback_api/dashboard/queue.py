@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
+from feedback_api.review import export
 from feedback_api.review import tasks as work
+from feedback_api.review.api import task_view
 
 from . import actions, bp, queries
 from .auth import safe_next, signed_in
@@ -119,7 +121,27 @@ def queue_page():
         page_url=lambda n: queue_url(pairs, n),
         when=when,
         return_to=queue_url(pairs, page),
+        export_url=lambda fmt: export_url(pairs, fmt),
     )
+
+
+def export_url(pairs: list[tuple[str, str]], fmt: str) -> str:
+    return url_for("dashboard.export_tasks") + "?" + urlencode([("format", fmt), *pairs])
+
+
+@bp.get("/tasks/export")
+@signed_in
+def export_tasks():
+    """The queue under its filters, every page of it, as a CSV or JSON file; the tasks and
+    columns are those of the reviewer API's `GET /api/v1/tasks?format=...`."""
+    fmt = request.args.get("format", "csv")
+    if fmt not in export.FORMATS:
+        return error_page(422, "No such format", "The queue downloads as csv or json.")
+    filters = parse_filters(request.args)
+    with current_app.extensions["store"].transaction() as db:
+        listing = queries.queue(db, filters, 1, export.EXPORT_MAX)
+        views = [task_view(db, t, listing.owners.get(t.owner_id)) for t in listing.items]
+    return export.task_list(fmt, views, listing.total, 0, listing.limit, download=True)
 
 
 @bp.post("/tasks/assign")

@@ -16,7 +16,7 @@ from feedback_api.http.body import invalid, read_json_object, validation_error
 from feedback_api.http.errors import APIError
 from feedback_api.store.models import Task, User
 
-from . import accounts, reports, tasks
+from . import accounts, export, reports, tasks
 from .refusals import Refusal, refusal_status
 from .schemas import (
     AssignIn,
@@ -26,7 +26,6 @@ from .schemas import (
     TaskDetailOut,
     TaskEventOut,
     TaskFeedbackOut,
-    TaskListOut,
     TaskOut,
     TransitionIn,
 )
@@ -130,8 +129,12 @@ def list_tasks():
         page=request.args.get("page"),
         breached=_bool_arg("breached"),
     )
+    fmt = export.format_arg(request.args)
+    # A CSV export holds every matching task unless a page of them is asked for.
+    whole = fmt == "csv" and "limit" not in request.args
     window = tasks.PageRequest(
-        offset=_int_arg("offset", 0, 0, 10**9), limit=_int_arg("limit", 50, 1, MAX_PAGE)
+        offset=_int_arg("offset", 0, 0, 10**9),
+        limit=export.EXPORT_MAX if whole else _int_arg("limit", 50, 1, MAX_PAGE),
     )
     with _store().transaction() as session:
         authenticate(session)
@@ -139,10 +142,7 @@ def list_tasks():
             lambda: tasks.list_tasks(session, filters, request.args.get("sort", "due"), window)
         )
         items = [task_view(session, t, found.owners.get(t.owner_id)) for t in found.items]
-    body = TaskListOut.model_validate(
-        {"items": items, "total": found.total, "offset": found.offset, "limit": found.limit}
-    )
-    return jsonify(body.model_dump(mode="json"))
+    return export.task_list(fmt, items, found.total, found.offset, found.limit)
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -276,9 +276,7 @@ def report(name: str):
         )
     period = reports.Period.of(_time_arg("since"), _time_arg("until"))
     group_by = request.args.get("group_by")
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise invalid("format must be json or csv.", "format", "not json or csv")
+    fmt = export.format_arg(request.args)
     review = current_app.extensions["review"]
     with _store().transaction() as session:
         authenticate(session)

@@ -16,9 +16,10 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formatdate
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, or_, select, update
 
 from feedback_api.store.models import Feedback, Outbox, Task, User
 
@@ -197,6 +198,7 @@ def _message(row, settings: MailSettings) -> EmailMessage:
     message["From"] = settings.sender
     message["To"] = row.to_address
     message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=True)
     domain = settings.sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
     message["Message-ID"] = f"<tideway-outbox-{row.id}@{domain}>"
     if row.unsubscribe_url:
@@ -204,6 +206,16 @@ def _message(row, settings: MailSettings) -> EmailMessage:
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail_text(row.body, row.unsubscribe_url))
     return message
+
+
+def waiting(conn: Connection, limit: int = 50) -> tuple[int, list]:
+    """Mail not yet sent nor dropped, oldest first: how many in all, and the first `limit`."""
+    pending = and_(
+        outbox.c.sent_at.is_(None), outbox.c.dropped_at.is_(None), outbox.c.to_address.is_not(None)
+    )
+    total = conn.scalar(select(func.count()).select_from(outbox).where(pending))
+    rows = conn.execute(select(outbox).where(pending).order_by(outbox.c.id).limit(limit)).all()
+    return total or 0, rows
 
 
 def _claim(engine: Engine, now: datetime, limit: int) -> list:

@@ -67,7 +67,8 @@ def review_paths(errors, json_body, json_out) -> dict[str, Any]:
         "/api/v1/tasks": {
             "get": {
                 "operationId": "listTasks",
-                "summary": "The queue: tasks matching the filters, sorted, one page at a time.",
+                "summary": "The queue: tasks matching the filters, sorted, one page at a time; "
+                "JSON, or CSV to export it.",
                 "security": SECURITY,
                 "parameters": [
                     _query("state", "Comma-separated states."),
@@ -86,12 +87,26 @@ def review_paths(errors, json_body, json_out) -> dict[str, Any]:
                     _query("offset", "Tasks to skip.", {"type": "integer", "minimum": 0}),
                     _query(
                         "limit",
-                        "Page size (default 50).",
+                        "Page size (default 50; with `format=csv`, every matching task "
+                        "unless `limit` is given).",
                         {"type": "integer", "minimum": 1, "maximum": 200},
+                    ),
+                    _query(
+                        "format",
+                        "`json` (default): `TaskListOut`; `csv`: a `tasks.csv` attachment, one "
+                        "row per task, the columns of `TaskOut` (a cell that starts like a "
+                        "formula gets a leading `'`). Anything else: `422`.",
+                        {"type": "string", "enum": ["json", "csv"]},
                     ),
                 ],
                 "responses": {
-                    "200": json_out("TaskListOut", "One page of the queue."),
+                    "200": {
+                        **json_out("TaskListOut", "One page of the queue (or `text/csv`)."),
+                        "content": {
+                            **json_out("TaskListOut", "")["content"],
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
                     **errors(*AUTH_ERRORS, "validation_failed"),
                 },
             }

@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
         click.echo(f"Database at {_redacted(url)} is at {revision}.")
 
     _register_review(app)
+    _register_mail(app)
 
 
 def _register_review(app: Flask) -> None:
@@ -148,3 +149,34 @@ def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _register_mail(app: Flask) -> None:
+    """Reading the outbox: where mail waits while no SMTP server is set (and between tries)."""
+    from feedback_api.review import notify
+
+    @app.cli.group("mail")
+    def mail() -> None:
+        """Mail to readers and reviewers."""
+
+    @mail.command("outbox")
+    @click.option("--limit", type=click.IntRange(1, 10_000), default=50, help="Most to show.")
+    def mail_outbox(limit) -> None:
+        """Show the mail waiting to be sent, oldest first: address, subject and the text the
+        reader will read."""
+        settings = current_app.config["SETTINGS"]
+        with current_app.extensions["store"].transaction() as session:
+            total, rows = notify.waiting(session.connection(), limit)
+        if not settings.smtp_host:
+            click.echo("No SMTP server is set (TIDEWAY_SMTP_HOST): mail waits here until one is.")
+        if not total:
+            click.echo("No mail is waiting in the outbox.")
+            return
+        for row in rows:
+            click.echo(f"\n--- #{row.id} ({row.kind}), written {row.created_at:%Y-%m-%d %H:%M} UTC")
+            if row.attempts:
+                click.echo(f"Tried {row.attempts} time(s); last error: {row.last_error}")
+            click.echo(f"To: {row.to_address}\nSubject: {row.subject}\n")
+            click.echo(notify.mail_text(row.body, row.unsubscribe_url).rstrip("\n"))
+        shown = f" (the first {len(rows)} shown)" if len(rows) < total else ""
+        click.echo(f"\n{total} mail(s) waiting in the outbox{shown}.")

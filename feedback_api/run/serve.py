@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from feedback_api.config import ConfigError, load_settings, resolve_secret
+from feedback_api.config import ConfigError, load_settings, resolve_secret, served_url
 from feedback_api.review.core.policy import load_owners, load_policy
 from feedback_api.store import upgrade
 from tideway_site import publish
@@ -30,6 +30,60 @@ def prepare(root: Path, settings) -> None:
         print("Docs unchanged since the last publish; nothing rebuilt.", flush=True)
     site_dir = settings.site_dir if settings.site_dir.is_absolute() else root / settings.site_dir
     publish.export(root, settings.publish_branch, site_dir)
+
+
+def flask_command() -> str:
+    """`flask` of the environment this runs in, as a person types it from the repository."""
+    flask = Path(sys.executable).parent / "flask"
+    if not flask.exists():
+        return "flask"
+    try:
+        return str(flask.relative_to(Path.cwd()))
+    except ValueError:
+        return str(flask)
+
+
+def guide(settings, url: str) -> list[str]:
+    """What a newcomer needs next: the dashboard, its first account, where mail goes."""
+    from sqlalchemy import func, select
+
+    from feedback_api.store import Store
+    from feedback_api.store.models import User
+
+    flask = f"{flask_command()} --app feedback_api"
+    store = Store(settings.database_url)
+    try:
+        with store.transaction() as session:
+            accounts = session.scalar(select(func.count()).where(User.active.is_(True)))
+    finally:
+        store.dispose()
+    lines = [f"Reviewers' dashboard: {url}dashboard/"]
+    if accounts:
+        lines.append(f"  {accounts} active account(s); `{flask} users list` lists them.")
+    else:
+        lines += [
+            "  No reviewer account exists yet. Make the first admin from this directory (the "
+            "password is read from standard input; `read -rs PASSWORD` sets it unseen):",
+            f"  printf '%s\\n' \"$PASSWORD\" | {flask} users create admin --email "
+            f"admin@example.com --role admin --team {settings.default_team} --password-stdin",
+        ]
+    lines.append(f"Links in mail start with {settings.public_url}")
+    if not settings.smtp_host:
+        lines += [
+            "Mail: no SMTP server is set (TIDEWAY_SMTP_HOST), so mail waits in the outbox.",
+            f"  Read it with: {flask} mail outbox",
+        ]
+    elif settings.sweep_interval_seconds <= 0:
+        lines.append(
+            f"Mail: to {settings.smtp_host}:{settings.smtp_port} when `{flask} sla sweep` runs "
+            "(TIDEWAY_SWEEP_INTERVAL_SECONDS=0)."
+        )
+    else:
+        lines.append(
+            f"Mail: sent to {settings.smtp_host}:{settings.smtp_port} every "
+            f"{settings.sweep_interval_seconds} s."
+        )
+    return lines
 
 
 def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
@@ -75,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.prepare_only:
         return 0
-    url = f"http://{settings.host}:{settings.port}/"
+    url = served_url(settings.host, settings.port)
     print(f"Serving the docs and the feedback API on {url} (Ctrl-C stops).", flush=True)
+    print("\n".join(guide(settings, url)), flush=True)
     resolve_secret(settings)  # once, before the workers start, so they share it
     # Metrics add up across worker processes through files in this directory.
     metrics_dir = root / "var" / "prometheus"
