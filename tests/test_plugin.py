@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -160,6 +161,15 @@ def test_the_mkdocs_side_imports_no_web_stack(module):
     assert loaded == "", f"importing {module} loaded {loaded}"
 
 
+def test_the_plugin_only_install_requires_no_web_stack():
+    # `pip install tideway-docs` is the writer's install; the server is the `server` extra.
+    requires = importlib.metadata.requires("tideway-docs") or []
+    base = {re.split(r"[<>=!~\[; ]", r)[0].lower() for r in requires if "extra" not in r}
+    assert base == {"mkdocs", "mkdocs-material", "mike", "markdown", "pyyaml"}
+    scripts = {e.name for e in importlib.metadata.entry_points(group="console_scripts")}
+    assert {"tideway-publish", "tideway-manifest", "tideway-serve"} <= scripts
+
+
 def test_a_site_without_reference_markers_builds_without_the_api(tmp_path):
     # Reference markers are the only way a build reaches the API's modules (entry points of
     # the group tideway.references); a writer's site has none, and its build never loads them.
@@ -168,8 +178,14 @@ def test_a_site_without_reference_markers_builds_without_the_api(tmp_path):
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: Elsewhere\ntheme: {name: material}\nplugins: [tideway]\n"
     )
+    # As on a plugin-only install: the web stack cannot even be imported.
     probe = (
         "import sys\n"
+        "class NotInstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {WEB_STACK!r}:\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, NotInstalled())\n"
         "from mkdocs.__main__ import cli\n"
         "try:\n    cli(['build', '--strict', '--quiet'])\nexcept SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
