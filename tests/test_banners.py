@@ -184,3 +184,44 @@ def test_the_root_404_explains_a_page_missing_from_a_version(page, three_version
     page.screenshot(path=str(output_dir / "root-404.png"))
     message.locator("a").click()
     page.wait_for_url(f"{three_versions.url}/0.1/")
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        ("desktop", {"viewport": {"width": 1280, "height": 900}}),
+        ("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True}),
+    ],
+    ids=["desktop", "phone"],
+)
+def test_the_root_404_is_the_default_versions_themed_page(
+    browser, three_versions, output_dir, device
+):
+    """Not a bare page: the default version's own Material 404 page, its assets loaded from
+    that version's directory, with the root 404's message and redirect."""
+    name, options = device
+    context = browser.new_context(**options)
+    page = context.new_page()
+    missing = f"{three_versions.url}/0.1/legacy/"
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and r.url != missing and failed.append(r.url))
+    try:
+        page.goto(missing)
+        message = page.locator("#tideway-404")
+        message.locator("a").wait_for()
+        assert "does not exist in version 0.1" in message.inner_text()
+        assert page.locator("header.md-header").is_visible()
+        sheets = page.evaluate("[...document.styleSheets].map(s => s.href || '')")
+        assert any("/0.1/assets/stylesheets/main." in href for href in sheets), sheets
+        # Material's stylesheet applies: its sticky header, its typeset article.
+        assert page.evaluate("getComputedStyle(document.querySelector('.md-header')).position") == (
+            "sticky"
+        )
+        page.wait_for_load_state("networkidle")
+        assert failed == []
+        page.screenshot(path=str(output_dir / f"{name}-root-404.png"), full_page=True)
+
+        page.goto(f"{three_versions.url}/start-here/?from=old#step")  # an old link, no version
+        page.wait_for_url(f"{three_versions.url}/latest/quickstart/?from=old#step")
+    finally:
+        context.close()

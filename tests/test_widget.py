@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from feedback_api.store import upgrade
+from tests import services
 from tests.conftest import LiveServer
 
 API = "**/api/v1/feedback**"
@@ -162,8 +163,9 @@ def test_helpful_reasons_and_comment_amend_the_one_row(page, server, published_s
     assert page.locator("#tideway-count").inner_text() == "34 / 2,000 characters"
     assert comment.get_attribute("maxlength") == "2000"
     more.get_by_role("button", name="Send").click()
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     thanks = page.locator(".tideway-thanks")
-    thanks.wait_for(state="visible")
+    assert thanks.is_visible()
     assert page.evaluate("document.activeElement.matches('.tideway-thanks')")
     assert thanks.locator("ul").is_hidden()  # related pages only after "not helpful"
     [row] = wait_rows(server, 1, comment="The curl example saved me an hour.")
@@ -198,7 +200,7 @@ def test_not_helpful_with_email_then_thanks_and_related_pages(page, server, publ
     assert page.evaluate("document.activeElement.id") == "tideway-email"
     email.fill("reader@example.com")
     email.press("Enter")  # Enter in the field sends the follow-up, not a rating
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     links = page.locator(".tideway-thanks ul a")
     if expected:
         links.first.wait_for()
@@ -236,7 +238,7 @@ def test_passage_feedback_sends_the_quote_and_the_nearest_heading(page, server, 
     assert page.evaluate("document.activeElement.id") == "tideway-comment"
     more.locator("#tideway-comment").fill("This step fails on macOS.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     [row] = wait_rows(server, 1)
     assert row["selection"] == quoted[:500] and row["anchor"] == heading
     assert row["rating"] == 0 and row["comment"] == "This step fails on macOS."
@@ -302,7 +304,7 @@ def test_keyboard_only(page, server, published_site):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Send"
     page.keyboard.press("Enter")
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     assert page.evaluate("document.activeElement.matches('.tideway-thanks')")
     [row] = wait_rows(server, 1, comment="Wrong flag in step 2.")
     assert row["reasons"] == ["inaccurate"] and row["notify"] is True
@@ -359,7 +361,7 @@ def test_strict_csp_no_third_party_and_no_cookies(browser, server, published_sit
         page.locator(".tideway-pin").click()
         more.locator("#tideway-comment").fill("Under a strict policy.")
         more.locator("[type=submit]").click()
-        page.locator(".tideway-thanks").wait_for(state="visible")
+        page.locator("form.tideway-more").wait_for(state="hidden")  # sent
         wait_rows(server, 1, comment="Under a strict policy.")
         assert refused == []
         assert [u for u in requests if not u.startswith(server.url + "/")] == []
@@ -407,7 +409,7 @@ def test_the_widget_s_complete_submission_is_triaged(page, server, published_sit
     more.get_by_label("Information is missing").check()
     more.get_by_label("Tell us more (optional)").fill("Step 3 leaks the token into the log.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     wait_rows(server, 1, comment="Step 3 leaks the token into the log.")
 
     task, events = task_of(server, version, "install/")
@@ -416,3 +418,131 @@ def test_the_widget_s_complete_submission_is_triaged(page, server, published_sit
     assert ("category", "problem", "request") in [e[:3] for e in events]
     raised = [e for e in events if e[0] == "priority" and e[1] == "normal"]
     assert raised and raised[-1][2] == "urgent" and "leak" in raised[-1][3], events
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+THANKS = "Thank you! Your feedback was sent to the people who write this page."
+
+
+def thank_yous(page) -> list[str]:
+    """The thank-you messages a reader sees in the widget now (wherever its panel is)."""
+    return [
+        line.strip()
+        for part in page.locator(".tideway-feedback, article > .tideway-panel").all()
+        for line in part.inner_text().splitlines()
+        if "thank" in line.lower()
+    ]
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_reader_is_thanked_once_in_the_sites_language(
+    browser, server, published_site, output_dir, device
+):
+    """Not Material's note after the rating and then a second message after the follow-up:
+    one thank-you, from the rating on, the same once the follow-up is sent."""
+    context = browser.new_context(**(PHONE if device == "phone" else DESKTOP))
+    page = context.new_page()
+    try:
+        form = open_page(page, server, f"{published_site.current}/quickstart/")
+        form.locator("button[data-md-value='0']").click()
+        page.locator("form.tideway-more").wait_for(state="visible")
+        assert thank_yous(page) == [THANKS]
+        page.locator(".tideway-feedback").screenshot(path=str(output_dir / f"{device}-rated.png"))
+        page.locator("#tideway-comment").fill("Once is enough.")
+        page.locator("form.tideway-more [type=submit]").click()
+        page.locator("form.tideway-more").wait_for(state="hidden")
+        wait_rows(server, 1, comment="Once is enough.")
+        assert thank_yous(page) == [THANKS]
+        assert page.evaluate("document.activeElement.matches('.tideway-thanks')")
+        page.locator(".tideway-feedback").screenshot(path=str(output_dir / f"{device}-sent.png"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_passage_feedback_keeps_the_reader_where_they_are(
+    browser, server, published_site, output_dir, device
+):
+    """The follow-up opens beside the quoted passage, not at the foot of a long page; Escape
+    puts it away and gives focus back to the passage control."""
+    context = browser.new_context(**(PHONE if device == "phone" else DESKTOP))
+    page = context.new_page()
+    try:
+        open_page(page, server, f"{published_site.current}/concepts/review-tasks/")
+        paragraph = page.locator("article h2#priority + p")
+        paragraph.scroll_into_view_if_needed()
+        paragraph.click(click_count=3)
+        pin = page.locator(".tideway-pin")
+        pin.wait_for(state="visible")
+        before = page.evaluate("scrollY")
+        height = page.viewport_size["height"]
+        pin.click()
+        more = page.locator("form.tideway-more")
+        more.wait_for(state="visible")
+        assert page.evaluate("document.activeElement.id") == "tideway-comment"
+        page.screenshot(path=str(output_dir / f"{device}-passage-follow-up.png"))
+        # Still reading the same passage: the page moved at most a little, the passage and the
+        # comment box are on screen, the form right after the passage.
+        assert abs(page.evaluate("scrollY") - before) < height / 3
+        box, comment = paragraph.bounding_box(), page.locator("#tideway-comment").bounding_box()
+        assert box["y"] + box["height"] > 0 and box["y"] < height
+        assert 0 <= comment["y"] and comment["y"] + comment["height"] <= height
+        assert paragraph.evaluate("p => p.parentNode.querySelector('.tideway-panel') != null")
+
+        page.keyboard.press("Escape")  # not now: back where they were
+        more.wait_for(state="hidden")
+        assert page.evaluate("document.activeElement.matches('.tideway-pin')")
+        assert page.locator(".tideway-feedback .tideway-panel").count() == 1
+
+        pin.click()
+        more.locator("#tideway-comment").fill("Which rule wins?")
+        more.get_by_role("button", name="Send").click()
+        more.wait_for(state="hidden")  # sent
+        thanks = page.locator(".tideway-thanks")
+        thanks_box = thanks.bounding_box()
+        assert 0 <= thanks_box["y"] < height  # the thank-you too, where the reader is
+        page.screenshot(path=str(output_dir / f"{device}-passage-thanks.png"))
+        [row] = wait_rows(server, 1, comment="Which rule wins?")
+        assert row["anchor"] == "priority" and row["selection"].startswith("The priority is")
+    finally:
+        context.close()
+
+
+def test_a_keyboard_user_reaches_the_passage_control(browser, server, published_site, output_dir):
+    """Text selected with shift+arrows (caret browsing, as keyboard users select), then Tab:
+    the passage control, by its name; Enter opens the follow-up with the quote."""
+    caret_browser = browser.browser_type.launch(
+        executable_path=services.CHROMIUM,
+        headless=True,
+        args=[*services.CHROMIUM_ARGS, "--enable-caret-browsing"],
+    )
+    try:
+        page = caret_browser.new_page(viewport=DESKTOP["viewport"])
+        open_page(page, server, f"{published_site.current}/concepts/review-tasks/")
+        paragraph = page.locator("article h2#priority + p")
+        paragraph.scroll_into_view_if_needed()
+        # The caret at the paragraph's start, as the arrow keys would have brought it.
+        paragraph.evaluate("p => getSelection().collapse(p.firstChild, 0)")
+        for _ in range(12):
+            page.keyboard.press("Shift+ArrowRight")
+        assert page.evaluate("getSelection().toString()") == "The priority"
+        page.locator(".tideway-pin").wait_for(state="visible")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.matches('.tideway-pin')")
+        control = page.get_by_role("button", name="Feedback on this passage")
+        assert control.evaluate("el => el === document.activeElement")
+        page.screenshot(path=str(output_dir / "keyboard-passage-control.png"))
+        page.keyboard.press("Enter")
+        page.locator("form.tideway-more").wait_for(state="visible")
+        assert page.evaluate("document.activeElement.id") == "tideway-comment"
+        page.keyboard.type("Name the five lines in a table.")
+        for _ in range(2):  # past "tell me by e-mail", to Send
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent.trim()") == "Send"
+        page.keyboard.press("Enter")
+        page.locator("form.tideway-more").wait_for(state="hidden")  # sent
+        [row] = wait_rows(server, 1, comment="Name the five lines in a table.")
+        assert row["selection"] == "The priority" and row["anchor"] == "priority"
+    finally:
+        caret_browser.close()

@@ -31,7 +31,7 @@ def test_a_follow_up_after_the_amend_window_is_a_submission_of_its_own(
     more.get_by_label("Out of date").check()
     more.locator("#tideway-comment").fill("Written after a long lunch.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     first, second = wait_rows(server, 2, comment="Written after a long lunch.")
     assert first["comment"] is None and first["reasons"] == []
     assert second["rating"] == 0 and second["reasons"] == ["outdated"]
@@ -48,7 +48,7 @@ def test_the_amend_window_follows_the_servers_amend_until(page, server, publishe
     more = page.locator("form.tideway-more")
     more.locator("#tideway-comment").fill("Still within the window.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     [row] = wait_rows(server, 1, comment="Still within the window.")
 
 
@@ -72,7 +72,7 @@ def test_an_answer_without_amend_until_is_not_amended(page, server, published_si
     more = page.locator("form.tideway-more")
     more.locator("#tideway-comment").fill("Said at once, but to an older server.")
     more.get_by_role("button", name="Send").click()
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     first, second = wait_rows(server, 2, comment="Said at once, but to an older server.")
     assert first["comment"] is None and second["rating"] == 1
 
@@ -177,7 +177,7 @@ def test_the_readers_text_survives_a_failed_send(page, server, published_site):
     assert more.get_by_role("button", name="Send").is_enabled()
     assert rows(server)[0]["comment"] is None
     page.context.set_offline(False)  # fires `online`: sent at once, amending the same row
-    page.locator(".tideway-thanks").wait_for(state="visible")
+    page.locator("form.tideway-more").wait_for(state="hidden")  # sent
     [row] = wait_rows(server, 1, comment="Step 3 is missing the port.")
 
 
@@ -220,7 +220,7 @@ def test_where_storage_is_refused_the_answer_is_still_sent(browser, server, publ
         more = page.locator("form.tideway-more")
         more.locator("#tideway-comment").fill("Clear enough.")
         more.get_by_role("button", name="Send").click()
-        page.locator(".tideway-thanks").wait_for(state="visible")
+        page.locator("form.tideway-more").wait_for(state="hidden")  # sent
         wait_rows(server, 1, comment="Clear enough.")
     finally:
         context.close()

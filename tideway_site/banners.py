@@ -110,11 +110,65 @@ def write_redirect(site_dir: Path, old_url: str, new_url: str) -> Path:
     return out
 
 
+# What the root 404 shows and does: a path without a version (an old link) goes to the same
+# page of the default version; a page missing from a version says so.
 ROOT_404 = (TEMPLATES / "root-404.html").read_text(encoding="utf-8")
+# Where no themed 404 page of the default version can be had.
+BARE_404 = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Page not found</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem}}
+</style>
+</head><body>
+{content}</body></html>
+"""
+ARTICLE = re.compile(r'(<article class="md-content__inner[^"]*">).*?(</article>)', re.S)
+CONFIG = re.compile(r'(<script id="__config" type="application/json">)(.*?)(</script>)', re.S)
 
 
-def root_404(default: str, redirects: dict[str, str]) -> str:
-    """The site root's 404.html: a path without a version goes to the default version."""
+def root_404(
+    default: str, redirects: dict[str, str], themed: str | None = None, version_dir: str = ""
+) -> str:
+    """The site root's 404.html: a path without a version goes to the default version.
+
+    `themed` is the default version's own 404.html (built into `version_dir`); the root page
+    is that page, its links made to work from the root, with the root 404's content in place
+    of the article. Without it, a bare page.
+    """
     clean = {k.strip("/") + ("/" if k.endswith("/") else ""): v for k, v in redirects.items()}
-    page = ROOT_404.replace("__DEFAULT__", json.dumps(default))
-    return page.replace("__REDIRECTS__", json.dumps(clean, sort_keys=True))
+    content = ROOT_404.replace("__DEFAULT__", json.dumps(default))
+    content = content.replace("__REDIRECTS__", json.dumps(clean, sort_keys=True))
+    page = themed and from_the_root(themed, version_dir)
+    if not page or not ARTICLE.search(page):
+        return BARE_404.format(content=content)
+    return ARTICLE.sub(lambda m: m.group(1) + content + m.group(2), page, count=1)
+
+
+def from_the_root(page: str, version_dir: str) -> str | None:
+    """A version's 404.html with its links made to work at the site root.
+
+    MkDocs writes a 404 page's links from the site's base path (that of site_url, else "/"):
+    without site_url, "/assets/..." means the root's assets, which only the version's
+    directory has. Links are moved into `version_dir`; with site_url, mike has already put
+    the version into the base path, and nothing changes.
+    """
+    match = CONFIG.search(page)
+    if not match:
+        return None
+    config = json.loads(match.group(2))
+    base = config.get("base") or "/"
+    if base.rstrip("/").endswith("/" + version_dir) or not base.startswith("/"):
+        return page
+    moved = base + version_dir + "/"
+    # Paths that start with the base; not "//host" links (another site, or a relative link
+    # that a theme wrote after a "/").
+    start = re.escape(base) + "(?!/)"
+    page = re.sub(r'((?:href|src)=")' + start, lambda m: m.group(1) + moved, page)
+    for key in ("base", "search"):
+        if isinstance(config.get(key), str) and re.match(start, config[key]):
+            config[key] = moved + config[key][len(base) :]
+    # As Jinja's tojson writes it: no "<" that could end the script early.
+    text = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e")
+    text = text.replace("&", "\\u0026")
+    return CONFIG.sub(lambda m: m.group(1) + text + m.group(3), page, count=1)

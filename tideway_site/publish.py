@@ -211,12 +211,29 @@ def publish(
         and not branch.is_default(repo, branch_name, plan.default)
     ):
         branch.set_default(repo, plan.default, branch=branch_name)
-    root = {"404.html": banners.root_404(plan.default, plan.redirects)}
+    root = {"404.html": root_404(repo, branch_name, plan)}
     branch.commit_root_files(repo, branch_name, root, "Root 404 page and redirects")
     if push:
         branch.push(repo, branch_name)
         log(f"Pushed branch {branch_name} to origin.")
     return outcome
+
+
+def root_404(repo: Path, branch_name: str, plan: Plan) -> str:
+    """The root 404.html, themed as the default version's own 404 page where it has one."""
+    published = published_versions(repo, branch_name)
+    # The version's own directory: an alias may be a symlink, or only redirect pages.
+    version_dir = next(
+        (v["version"] for v in published if plan.default in (v["version"], *v.get("aliases", []))),
+        None,
+    )
+    themed = None
+    if version_dir:
+        try:
+            themed = git(repo, "show", f"{branch_name}:{version_dir}/404.html")
+        except PublishError:
+            pass  # built without a 404 page: the bare one
+    return banners.root_404(plan.default, plan.redirects, themed, version_dir or "")
 
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:

@@ -140,7 +140,9 @@
     const container = form.parentNode, data = form.dataset, strings = JSON.parse(data.tidewayStrings);
     const ratingFieldset = form.firstElementChild;
     const followUp = container.querySelector(".tideway-more");
-    const thanks = container.querySelector(".tideway-thanks");
+    const panel = container.querySelector(".tideway-panel");
+    const thanks = panel.querySelector(".tideway-thanks"), thanksText = thanks.firstElementChild;
+    const cancelButton = panel.querySelector(".tideway-cancel");
     const statusLine = container.querySelector(".tideway-status");
     const ratedNote = form.querySelector(".tideway-rated");
     const pin = container.querySelector(".tideway-pin");
@@ -155,31 +157,39 @@
     const markPressed = value =>
       form.querySelectorAll("button[data-md-value]").forEach(button =>
         button.setAttribute("aria-pressed", button.dataset.mdValue == value));
-    const hideNotes = () => form.querySelectorAll(".md-feedback__note>*").forEach(note => (note.hidden = true));
+    const hideThanks = () => (thanksText.hidden = thanks.lastElementChild.hidden = true);
+    // The panel (thank-you, follow-up, status) sits under the ratings, or right after `place`
+    // in the article: beside the passage being quoted, where the reader is reading.
+    const movePanel = place => {
+      (place || form).after(panel);
+      cancelButton.hidden = !place;
+    };
 
     const openFollowUp = (value, focusTarget) => {
       followUp.hidden = sendButton.disabled = false;
-      thanks.hidden = true;
+      hideThanks();
       // Disabled as well as hidden, so that the other rating's reasons are never sent.
       followUp.querySelectorAll(".tideway-reasons").forEach(reasons =>
         (reasons.hidden = reasons.disabled = reasons.dataset.mdValue != value));
       followUp.querySelector(".tideway-notify").hidden = value != 0;
-      (focusTarget || followUp.querySelector(".tideway-reasons:not([hidden]) input") || commentBox).focus();
+      focusTarget ||= followUp.querySelector(".tideway-reasons:not([hidden]) input") || commentBox;
+      // Without scrolling the page; then only as far as needed to show the field.
+      focusTarget.focus({ preventScroll: true });
+      focusTarget.scrollIntoView({ block: "nearest" });
     };
 
     const forgetAnswer = () => {
       store(storageKey);
       rating = widget.key = null;
       ratingFieldset.disabled = false;
-      ratedNote.hidden = followUp.hidden = thanks.hidden = true;
+      ratedNote.hidden = followUp.hidden = true;
       markPressed();
-      hideNotes();
+      hideThanks();
     };
 
     const submitRating = (value, details) => {
       const key = Array.from(crypto.getRandomValues(new Uint8Array(16)), byte =>
         (byte + 256).toString(16).slice(1)).join(""); // two hex digits a byte, zero-padded
-      const note = form.querySelector(`.md-feedback__note [data-md-value='${value}']`);
       store(storageKey, { r: value, k: key, t: Date.now() });
       rating = value;
       widget.key = key;
@@ -201,16 +211,16 @@
       });
       ratingFieldset.disabled = true;
       markPressed(value);
-      if (note) note.hidden = false; // announced: the notes are a live region (the partial)
       setStatus("");
       sendNext();
     };
 
-    const showThanks = () => {
-      // The thank-you takes the place of Material's note, rather than thanking twice.
-      hideNotes();
+    // One thank-you, from the rating on (announced: a live region), that stays once the
+    // follow-up is sent. Material's own note is not shown, so the reader is thanked once.
+    const showThanks = sent => {
+      thanksText.hidden = false;
+      if (!sent) return;
       followUp.hidden = true;
-      thanks.hidden = false;
       thanks.focus();
       setStatus("");
       if (rating != 0) return;
@@ -232,11 +242,12 @@
     const widget = (currentPage = {
       pin,
       container,
+      panel,
       article: form.closest("article") || document.body,
       // `item` as it was sent: without an id, it was the rating's POST, which needs no
       // thank-you of its own unless it carried follow-up details.
       show(outcome, item) {
-        if (outcome == "ok") return (item.id != null || item.x) && showThanks();
+        if (outcome == "ok") return (item.id != null || item.x) && showThanks(true);
         setStatus(strings[outcome]);
         sendButton.disabled = false;
         // A refused rating was never stored: the reader may rate again.
@@ -247,6 +258,7 @@
         quotedAnchor = anchor;
         passage.querySelector("blockquote").textContent = text;
         passage.hidden = false;
+        movePanel(pin);
         openFollowUp(rating ?? 0, commentBox);
       },
     });
@@ -256,7 +268,9 @@
       const value = event.submitter?.dataset.mdValue;
       if (value != null) {
         submitRating(+value);
+        movePanel();
         openFollowUp(+value);
+        showThanks();
       }
     });
     ratedNote.querySelector("button").addEventListener("click", () => {
@@ -294,7 +308,7 @@
       // Amend this reader's row, or the POST still queued for it; a follow-up sent after the
       // amend window (or a passage on a page not rated yet) is a submission of its own.
       if (saved && ((queued && queued.id == null) || (saved.id && Date.now() < saved.until))) {
-        if (!Object.keys(details).length) return showThanks();
+        if (!Object.keys(details).length) return showThanks(true);
         changeQueue(queue => {
           let pending = findItem(queue, saved.k);
           if (!pending) {
@@ -310,10 +324,23 @@
       setStatus(strings.sending);
     });
     pin.addEventListener("mousedown", event => event.preventDefault()); // keeps the selection
+    pin.addEventListener("focus", () => (widget.offerPin = false));
     pin.addEventListener("click", () => {
       pin.hidden = true;
       widget.quotePassage(widget.selectedText, widget.selectedAnchor);
     });
+    // Not sending feedback on the passage: the panel goes back under the ratings, and focus
+    // back to the passage control, where the reader was.
+    const cancelPassage = () => {
+      quotedText = null;
+      passage.hidden = followUp.hidden = true;
+      movePanel();
+      setStatus("");
+      pin.hidden = false;
+      pin.focus();
+    };
+    cancelButton.addEventListener("click", cancelPassage);
+    panel.addEventListener("keydown", event => event.key == "Escape" && !cancelButton.hidden && cancelPassage());
 
     // Answered before (this page, this version): say so, and offer to change it.
     const earlier = load(storageKey);
@@ -338,7 +365,8 @@
     pin.hidden = true; // out of the selection's text and rectangles while they are measured
     const text = range && selection.toString().replace(/\s+/g, " ").trim();
     const common = range && range.commonAncestorContainer;
-    if (!text || !article.contains(common) || widget.container.contains(common)) return;
+    const inWidget = [widget.container, widget.panel].some(part => part.contains(common));
+    if (!text || !article.contains(common) || inWidget) return;
     const blockOf = node => {
       while (node && node.parentNode != article) node = node.parentNode;
       return node;
@@ -360,6 +388,7 @@
     if (!range.endOffset && block != blockOf(range.startContainer)) block = block.previousSibling;
     article.insertBefore(pin, block ? block.nextSibling : widget.container);
     pin.hidden = false;
+    widget.offerPin = true; // until the control takes focus (the Tab below)
     const origin = pin.offsetParent.getBoundingClientRect(), width = pin.offsetWidth;
     pin.style.top = lastLine.bottom - origin.top + 8 + "px";
     pin.style.left = Math.max(0, Math.min(lastLine.right - origin.left - width, origin.width - width)) + "px";
@@ -369,6 +398,16 @@
     // Once the reader has stopped dragging.
     clearTimeout(selectionTimer);
     selectionTimer = setTimeout(placePin, 250);
+  });
+  // Keyboard users select text with shift+arrows (caret browsing), but Tab moves on from the
+  // last focused element, not from the selection, so it would never reach the control. The
+  // first Tab after a selection goes to the control; the next ones go on from there.
+  document.addEventListener("keydown", event => {
+    const widget = currentPage;
+    if (event.key == "Tab" && !event.shiftKey && widget?.offerPin && !widget.pin.hidden) {
+      event.preventDefault();
+      widget.pin.focus();
+    }
   });
   window.addEventListener("online", () => {
     failedTries = 0;
