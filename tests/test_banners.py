@@ -225,3 +225,14 @@ def test_the_root_404_is_the_default_versions_themed_page(
         page.wait_for_url(f"{three_versions.url}/latest/quickstart/?from=old#step")
     finally:
         context.close()
+
+
+def test_no_built_page_links_to_a_host_named_dot_dot(three_versions):
+    # base_url is "/" on 404 pages: "{{ base_url }}/../latest/" made "//../latest/", a link
+    # to the host "..". Every banner link, in every version and at the root, is a path.
+    broken = [
+        str(path.relative_to(three_versions.site))
+        for path in three_versions.site.rglob("*.html")
+        if 'href="//' in path.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert broken == []
