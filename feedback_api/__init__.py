@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import load_settings, resolve_secret
 from .http.body import MAX_BODY
 from .http.errors import register_error_handlers
+from .http.ids import BoundedIntConverter
 from .http.metrics import Metrics
 from .ingest.catalog import SiteCatalog
 from .store import Store
@@ -28,6 +29,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET"] = resolve_secret(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # werkzeug refuses larger bodies unread
     app.json.sort_keys = False
+    # Before any blueprint adds its rules: every `<int:...>` id is bounded (http/ids.py).
+    app.url_map.converters["int"] = BoundedIntConverter
 
     store = Store(settings.database_url)
     app.extensions["store"] = store

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from . import bp, csrf
 
@@ -104,10 +105,16 @@ def conflict(exc):
     return error_page(409, "That change is not possible", exc.description or "")
 
 
+def http_error_page(exc: HTTPException):
+    """The page for an HTTP error outside the blueprint's routes (a /dashboard path that
+    matched none, such as a task number too large to be one)."""
+    if exc.code == 404:
+        return not_found(exc)
+    return error_page(exc.code or 500, exc.name, exc.description or "")
+
+
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception):
-    from werkzeug.exceptions import HTTPException
-
     if isinstance(exc, HTTPException):
         return exc
     # A page, not the API's JSON; the log keeps the stack trace, the reviewer never sees it.
