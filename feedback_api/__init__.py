@@ -10,6 +10,7 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_settings, resolve_secret
+from .http import headers
 from .http.body import MAX_BODY
 from .http.errors import register_error_handlers
 from .http.ids import BoundedIntConverter
@@ -69,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .run import cli
 
     install_limits(app)
+    headers.install(app)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from urllib.parse import unquote
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
@@ -75,13 +76,27 @@ def signed_in(view):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a dashboard path of this site, never elsewhere."""
+    """Where to go after signing in: a dashboard path of this site, never elsewhere.
+
+    The path is judged as the browser will resolve it: percent-decoded, a dot segment
+    (`..`, `%2e%2e`, `.`) or a backslash anywhere refuses it, so no spelling of the path
+    normalises to somewhere outside /dashboard/.
+    """
+    if not target or "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return url_for("dashboard.index")
+    path = target.split("#", 1)[0].split("?", 1)[0]
+    decoded = path
+    for _ in range(3):  # double encoding (%252e) decodes again on the next hop
+        decoded = unquote(decoded)
+    segments = decoded.split("/")
     if (
-        target
-        and target.startswith("/dashboard/")
-        and not target.startswith("/dashboard//")
-        and "\\" not in target
-        and not any(ord(c) < 0x21 for c in target)
+        path.startswith("/dashboard/")
+        and decoded.startswith("/dashboard/")
+        and "//" not in decoded
+        and "\\" not in decoded
+        and not any(segment in (".", "..") for segment in segments)
+        and "%" not in decoded
+        and not any(ord(c) < 0x21 for c in decoded)
     ):
         return target
     return url_for("dashboard.index")

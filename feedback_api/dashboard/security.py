@@ -1,5 +1,5 @@
-"""What every dashboard response carries: a strict CSP and its companions, the session
-cookie's flags, the CSRF check, and HTML error pages."""
+"""The dashboard's session cookie flags, the CSRF check, and HTML error pages. Its
+security headers (a strict CSP and companions) come from feedback_api.http.headers."""
 
 from __future__ import annotations
 
@@ -9,30 +9,6 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import bp, csrf
-
-# Nothing inline, nothing from elsewhere: scripts and styles are files of this origin, so
-# markup a reader smuggled past escaping could still not run or restyle the page.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 def request_is_https() -> bool:
@@ -65,15 +41,6 @@ def check_csrf() -> None:
     # Every state-changing request of the dashboard, sign-in included (login CSRF).
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
-
-
-@bp.after_request
-def security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.endpoint == "dashboard.static":
-        response.headers["Cache-Control"] = "no-cache"
-    return response
 
 
 def error_page(status: int, title: str, message: str):
