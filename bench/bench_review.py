@@ -171,7 +171,7 @@ def run(args) -> int:
         with app.extensions["store"].transaction() as session:
             from feedback_api.review.accounts import find_user
 
-            token = create_token(session, find_user(session, "r0"), "bench")
+            token, _ = create_token(session, find_user(session, "r0"), "bench")
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         cases = [

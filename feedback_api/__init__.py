@@ -10,8 +10,10 @@ from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_settings, resolve_secret
+from .http import headers
 from .http.body import MAX_BODY
 from .http.errors import register_error_handlers
+from .http.ids import BoundedIntConverter
 from .http.metrics import Metrics
 from .ingest.catalog import SiteCatalog
 from .store import Store
@@ -28,6 +30,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET"] = resolve_secret(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # werkzeug refuses larger bodies unread
     app.json.sort_keys = False
+    # Before any blueprint adds its rules: every `<int:...>` id is bounded (http/ids.py).
+    app.url_map.converters["int"] = BoundedIntConverter
 
     store = Store(settings.database_url)
     app.extensions["store"] = store
@@ -66,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .run import cli
 
     install_limits(app)
+    headers.install(app)
     app.register_blueprint(endpoints.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics_bp)

@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         description="Minutes without a request after which a reviewer's dashboard session "
         "ends and they must sign in again.",
     )
+    dashboard_session_hours: int = Field(
+        12,
+        ge=1,
+        le=30 * 24,
+        description="Hours after signing in that a reviewer's dashboard session ends however "
+        "much it is used; then they sign in again.",
+    )
     dashboard_cookie_secure: Literal["auto", "always"] = Field(
         "auto",
         description="`auto`: the dashboard's session cookie is `Secure` when the request came "

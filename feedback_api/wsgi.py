@@ -9,6 +9,7 @@ from __future__ import annotations
 from whitenoise import WhiteNoise
 
 from . import create_app
+from .http.headers import add_site_headers
 
 # Paths that are never files of the site. Sending them past WhiteNoise saves its file
 # lookups (stat calls, in autorefresh mode) on every API request.
@@ -20,7 +21,13 @@ def build(app=None):
     site_dir = app.config["SETTINGS"].site_dir
     # autorefresh: a version published while the server runs is served without a restart,
     # and the site directory may be swapped atomically underneath us.
-    static = WhiteNoise(app, root=str(site_dir), index_file=True, autorefresh=True)
+    static = WhiteNoise(
+        app,
+        root=str(site_dir),
+        index_file=True,
+        autorefresh=True,
+        add_headers_function=add_site_headers,
+    )
 
     def application(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(APP_PREFIXES):

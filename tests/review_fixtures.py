@@ -28,7 +28,7 @@ class Reviewers:
 def cli(app, *args: str, input: str | None = None) -> str:
     result = app.test_cli_runner().invoke(args=list(args), input=input)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # what a shell's $(...) would capture; notes go to stderr
 
 
 @pytest.fixture

@@ -252,7 +252,7 @@ def test_the_reader_address_is_never_shown(client, reviewers):
 
 def test_users_cli(app, reviewers):
     out = cli(app, "users", "create", "dana", "--email", "d@example.test", "--team", "docs-team",
-              "--password-stdin", input="s3cret-pass\n")  # fmt: skip
+              "--password-stdin", input="s3cret-passphrase\n")  # fmt: skip
     assert "Created reviewer dana" in out
     assert "dana\treviewer\tdocs-team\ttier 1\tactive" in cli(app, "users", "list")
     assert "dana is now an admin" in cli(app, "users", "set-role", "dana", "admin")
@@ -265,7 +265,7 @@ def test_users_cli(app, reviewers):
     from feedback_api.review.accounts import find_user
 
     with app.extensions["store"].transaction() as session:
-        assert check_password_hash(find_user(session, "dana").password_hash, "s3cret-pass")
+        assert check_password_hash(find_user(session, "dana").password_hash, "s3cret-passphrase")
 
 
 def test_reviewer_routes_are_in_the_openapi_document(client):

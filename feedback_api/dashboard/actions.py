@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from feedback_api.http.ids import parse_id
 from feedback_api.review import notify
 from feedback_api.review import tasks as work
 from feedback_api.review.core import triage
@@ -96,7 +97,8 @@ def _now():
 
 
 def _user(db, user_id: str | int | None) -> User:
-    user = db.get(User, int(user_id)) if str(user_id or "").isdigit() else None
+    uid = parse_id(user_id)
+    user = db.get(User, uid) if uid is not None else None
     if user is None:
         raise Refused("Choose a person from the list.", 422)
     return user
@@ -166,8 +168,8 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
             if action == "merge":
                 if me.role != "admin":
                     raise Refused("Only an admin merges tasks.", 403)
-                into = form.get("into", "").strip().lstrip("#")
-                target = db.get(Task, int(into)) if into.isdigit() else None
+                into = parse_id(form.get("into", "").strip().lstrip("#"))
+                target = db.get(Task, into) if into is not None else None
                 if target is None:
                     raise Refused("There is no task with that number.", 422)
                 work.merge(db, task, target, me, text)

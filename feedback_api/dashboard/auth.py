@@ -1,7 +1,11 @@
-"""Sign-in, sign-out, idle expiry and roles for the dashboard.
+"""Sign-in, sign-out, idle and absolute expiry, and roles for the dashboard.
 
-Sessions are Flask's signed cookies holding the user id, when the session was last used,
-and a fingerprint of the password hash (a changed password ends every old session).
+Sessions are Flask's signed cookies holding the user id, when the session began and was last
+used, the user's session epoch and a fingerprint of the password hash. A session ends when it
+was unused for `TIDEWAY_DASHBOARD_IDLE_MINUTES`, `TIDEWAY_DASHBOARD_SESSION_HOURS` after
+sign-in however much it is used, and at once for every session of the user when their epoch
+moves on: signing out, a new password, deactivation, `users end-sessions`. A cookie copied
+before any of these opens nothing after it.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from urllib.parse import unquote
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
@@ -16,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from feedback_api.http.limits import client_key, limiter, limiter_retry_after
+from feedback_api.review.accounts import SET_PASSWORD_COMMAND, end_sessions
 
 from . import bp
 
@@ -46,15 +52,24 @@ def load_user():
     uid = session.get("uid")
     if uid is None:
         return None
-    idle = current_app.config["SETTINGS"].dashboard_idle_minutes * 60
+    settings = current_app.config["SETTINGS"]
     now = time.time()
-    if now - session.get("seen", 0) > idle:
+    if (
+        now - session.get("seen", 0) > settings.dashboard_idle_minutes * 60
+        or now - session.get("began", 0) > settings.dashboard_session_hours * 3600
+    ):
         session.clear()
         g.session_expired = True
         return None
     with _store().transaction() as db:
         user = db.get(_users(), uid)
-    if user is None or not user.active or session.get("pw") != _fingerprint(user.password_hash):
+    if (
+        user is None
+        or not user.active
+        or not user.password_hash
+        or session.get("epoch") != user.session_epoch
+        or session.get("pw") != _fingerprint(user.password_hash)
+    ):
         session.clear()
         return None
     # Refreshed at most once a minute: fewer Set-Cookie headers, same expiry to the minute.
@@ -75,13 +90,27 @@ def signed_in(view):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a dashboard path of this site, never elsewhere."""
+    """Where to go after signing in: a dashboard path of this site, never elsewhere.
+
+    The path is judged as the browser will resolve it: percent-decoded, a dot segment
+    (`..`, `%2e%2e`, `.`) or a backslash anywhere refuses it, so no spelling of the path
+    normalises to somewhere outside /dashboard/.
+    """
+    if not target or "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return url_for("dashboard.index")
+    path = target.split("#", 1)[0].split("?", 1)[0]
+    decoded = path
+    for _ in range(3):  # double encoding (%252e) decodes again on the next hop
+        decoded = unquote(decoded)
+    segments = decoded.split("/")
     if (
-        target
-        and target.startswith("/dashboard/")
-        and not target.startswith("/dashboard//")
-        and "\\" not in target
-        and not any(ord(c) < 0x21 for c in target)
+        path.startswith("/dashboard/")
+        and decoded.startswith("/dashboard/")
+        and "//" not in decoded
+        and "\\" not in decoded
+        and not any(segment in (".", "..") for segment in segments)
+        and "%" not in decoded
+        and not any(ord(c) < 0x21 for c in decoded)
     ):
         return target
     return url_for("dashboard.index")
@@ -115,21 +144,41 @@ def sign_in():
     password = request.form.get("password", "")
     with _store().transaction() as db:
         user = db.scalars(select(_users()).where(_users().name == name)).one_or_none()
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    stored = user.password_hash if user is not None else None
+    ok = check_password_hash(stored or _DUMMY_HASH, password)
+    if user is not None and user.active and not stored:
+        return _refused(
+            name,
+            "This account has no password yet; an admin sets one with "
+            f"`{SET_PASSWORD_COMMAND.replace('NAME', user.name)}`.",
+        )
     if not (ok and user is not None and user.active):
-        return render_template(
-            "dashboard/signin.html",
-            next=request.form.get("next", ""),
-            error="That name and password do not match an active account.",
-            name=name,
-        ), 401
+        return _refused(name, "That name and password do not match an active account.")
     session.clear()
-    session.update(uid=user.id, seen=time.time(), pw=_fingerprint(user.password_hash))
+    now = time.time()
+    session.update(
+        uid=user.id,
+        began=now,
+        seen=now,
+        epoch=user.session_epoch,
+        pw=_fingerprint(user.password_hash),
+    )
     return redirect(safe_next(request.form.get("next")), code=303)
+
+
+def _refused(name: str, error: str):
+    return render_template(
+        "dashboard/signin.html", next=request.form.get("next", ""), error=error, name=name
+    ), 401
 
 
 @bp.post("/sign-out")
 def sign_out():
+    # Server-side: the user's epoch moves on, so this cookie, and any copy of it, is dead.
+    user = load_user()
+    if user is not None:
+        with _store().transaction() as db:
+            end_sessions(db, user.id)
     session.clear()
     return redirect(url_for("dashboard.index"), code=303)
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
+from feedback_api.http.ids import parse_id
 from feedback_api.review import export
 from feedback_api.review import tasks as work
 from feedback_api.review.api import task_view
@@ -147,14 +148,14 @@ def export_tasks():
 @bp.post("/tasks/assign")
 @signed_in
 def bulk_assign():
-    ids = [int(v) for v in request.form.getlist("task_ids") if v.isdigit()][:500]
-    owner = request.form.get("owner_id", "")
+    ids = [i for i in map(parse_id, request.form.getlist("task_ids")) if i is not None][:500]
+    owner = parse_id(request.form.get("owner_id"))
     back = safe_next(request.form.get("return_to"))
-    if not ids or not owner.isdigit():
+    if not ids or owner is None:
         flash("Choose at least one task and a person to assign them to.", "error")
         return redirect(back, code=303)
     try:
-        done = actions.assign_many(ids, int(owner), g.user)
+        done = actions.assign_many(ids, owner, g.user)
     except actions.Refused as exc:
         return error_page(exc.status, "Not assigned", str(exc))
     flash(f"Assigned {done} task{'s' if done != 1 else ''}.", "ok")

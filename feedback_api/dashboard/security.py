@@ -1,37 +1,14 @@
-"""What every dashboard response carries: a strict CSP and its companions, the session
-cookie's flags, the CSRF check, and HTML error pages."""
+"""The dashboard's session cookie flags, the CSRF check, and HTML error pages. Its
+security headers (a strict CSP and companions) come from feedback_api.http.headers."""
 
 from __future__ import annotations
 
 from flask import current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from . import bp, csrf
-
-# Nothing inline, nothing from elsewhere: scripts and styles are files of this origin, so
-# markup a reader smuggled past escaping could still not run or restyle the page.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 def request_is_https() -> bool:
@@ -66,15 +43,6 @@ def check_csrf() -> None:
         csrf.protect()
 
 
-@bp.after_request
-def security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.endpoint == "dashboard.static":
-        response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
 def error_page(status: int, title: str, message: str):
     return render_template("dashboard/error.html", title=title, message=message), status
 
@@ -104,10 +72,16 @@ def conflict(exc):
     return error_page(409, "That change is not possible", exc.description or "")
 
 
+def http_error_page(exc: HTTPException):
+    """The page for an HTTP error outside the blueprint's routes (a /dashboard path that
+    matched none, such as a task number too large to be one)."""
+    if exc.code == 404:
+        return not_found(exc)
+    return error_page(exc.code or 500, exc.name, exc.description or "")
+
+
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception):
-    from werkzeug.exceptions import HTTPException
-
     if isinstance(exc, HTTPException):
         return exc
     # A page, not the API's JSON; the log keeps the stack trace, the reviewer never sees it.

@@ -127,7 +127,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _wants_json():
-            if exc.code == 404 and not request.path.startswith("/dashboard"):
+            if request.path.startswith("/dashboard"):
+                # A dashboard path no route matched: the dashboard's own themed page.
+                from feedback_api.dashboard.security import http_error_page
+
+                return http_error_page(exc)
+            if exc.code == 404:
                 return _site_not_found(app) or exc
             return exc
         status = exc.code or 500

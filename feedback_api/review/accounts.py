@@ -21,6 +21,9 @@ TOKEN_PREFIX = "tdw_"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 # last_used_at is written at most this often per token, so reads do not all become writes.
 TOUCH_EVERY = timedelta(minutes=1)
+MIN_PASSWORD = 12
+TOKEN_DAYS = 90  # a new token's lifetime unless `tokens create --days` says otherwise
+SET_PASSWORD_COMMAND = "flask --app feedback_api users set-password NAME --password-stdin"
 
 
 class AccountError(ValueError):
@@ -61,11 +64,43 @@ def create_user(
         tier=tier,
         active=True,
         created_at=datetime.now(UTC),
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=_password_hash(password) if password else None,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(
+            f"A password needs at least {MIN_PASSWORD} characters; this one has {len(password)}."
+        )
+    return generate_password_hash(password)
+
+
+def set_password(session: Session, name: str, password: str) -> User:
+    """A new dashboard password; every session signed in before it ends."""
+    user = find_user(session, name)
+    user.password_hash = _password_hash(password)
+    user.session_epoch += 1
+    return user
+
+
+def set_active(session: Session, name: str, active: bool) -> User:
+    """Deactivate (no sign-in, no token works, no new tasks routed) or reactivate NAME."""
+    user = find_user(session, name)
+    user.active = active
+    if not active:
+        user.session_epoch += 1
+    return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Every dashboard session of the user ends now (their cookies stay signed but stale)."""
+    session.execute(
+        update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
+    )
 
 
 def find_user(session: Session, name: str) -> User:
@@ -83,16 +118,32 @@ def set_role(session: Session, name: str, role: str) -> User:
     return user
 
 
-def create_token(session: Session, user: User, label: str = "") -> str:
-    """A new bearer token for `user`; shown once, only its hash is kept."""
+def create_token(
+    session: Session, user: User, label: str = "", days: int = TOKEN_DAYS
+) -> tuple[str, datetime]:
+    """A new bearer token for `user` and when it expires; shown once, only its hash is kept."""
+    if not 1 <= days <= 3650:
+        raise AccountError("A token lasts from 1 to 3650 days.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = now + timedelta(days=days)
     session.add(
         ApiToken(
-            user_id=user.id, token_hash=hash_token(token), name=label, created_at=datetime.now(UTC)
+            user_id=user.id,
+            token_hash=hash_token(token),
+            name=label,
+            created_at=now,
+            expires_at=expires,
         )
     )
     session.flush()
-    return token
+    return token, expires
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    )
 
 
 def revoke_tokens(session: Session, user: User) -> int:
@@ -105,7 +156,7 @@ def revoke_tokens(session: Session, user: User) -> int:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a live token belongs to, or None."""
+    """The active user a live token (not revoked, not expired) belongs to, or None."""
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -114,6 +165,8 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row.User.active:
         return None
     now = datetime.now(UTC)
+    if row.ApiToken.expires_at is not None and row.ApiToken.expires_at <= now:
+        return None
     if row.ApiToken.last_used_at is None or now - row.ApiToken.last_used_at > TOUCH_EVERY:
         row.ApiToken.last_used_at = now
     return row.User

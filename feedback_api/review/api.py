@@ -1,15 +1,16 @@
 """The reviewer API: the task queue, one task with its feedback and audit, the actions on it,
 and the reports. Bearer tokens from `flask --app feedback_api tokens create`.
 
-Roles: every route needs a reviewer's token (`401` without one). Assigning a task to someone
-else and merging tasks need an admin (`403`); a reviewer may take a task or give it up.
+Roles: every route needs a reviewer's token (`401` without one), checked before anything of
+the request is read. Assigning a task to someone else and merging tasks need an admin
+(`403`); a reviewer may take a task or give it up.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from feedback_api.http.body import invalid, read_json_object, validation_error
@@ -43,20 +44,44 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+def _unauthorized() -> APIError:
+    return APIError(
+        401,
+        "unauthorized",
+        "Send a reviewer's API token as `Authorization: Bearer`.",
+        headers={"WWW-Authenticate": 'Bearer realm="tideway-review"'},
+    )
+
+
 def authenticate(session, admin: bool = False) -> User:
     """The user behind the request's bearer token: 401 without a live one, 403 if not admin."""
     auth = request.headers.get("Authorization", "")
     token = auth[7:].strip() if auth.startswith("Bearer ") else ""
     user = accounts.user_for_token(session, token) if token else None
     if user is None:
-        raise APIError(
-            401,
-            "unauthorized",
-            "Send a reviewer's API token as `Authorization: Bearer`.",
-            headers={"WWW-Authenticate": 'Bearer realm="tideway-review"'},
-        )
+        raise _unauthorized()
     if admin and user.role != "admin":
         raise APIError(403, "forbidden", f"{user.name} is a {user.role}; this needs an admin.")
+    return user
+
+
+# Views that need an admin whatever the body says.
+ADMIN_ONLY = {"review.merge"}
+
+
+@bp.before_request
+def _authenticate_first() -> None:
+    """Every reviewer route: the token (and the role) is checked before the request's
+    arguments or body are read, so a caller without a live token learns nothing but 401."""
+    with _store().transaction() as session:
+        g.reviewer_id = authenticate(session, admin=request.endpoint in ADMIN_ONLY).id
+
+
+def _actor(session) -> User:
+    """The authenticated reviewer, in this transaction."""
+    user = session.get(User, g.reviewer_id)
+    if user is None or not user.active:  # deactivated between the two reads
+        raise _unauthorized()
     return user
 
 
@@ -102,7 +127,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         problem = f"not a whole number from {low} to {high}"
         raise invalid(f"{name} is {problem}.", name, problem)
     return int(raw)
@@ -137,7 +162,6 @@ def list_tasks():
         limit=export.EXPORT_MAX if whole else _int_arg("limit", 50, 1, MAX_PAGE),
     )
     with _store().transaction() as session:
-        authenticate(session)
         found = _domain_errors(
             lambda: tasks.list_tasks(session, filters, request.args.get("sort", "due"), window)
         )
@@ -148,7 +172,6 @@ def list_tasks():
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int):
     with _store().transaction() as session:
-        authenticate(session)
         detail = tasks.task_detail(session, task_id)
         if detail is None:
             raise APIError(404, "not_found", f"There is no task {task_id}.")
@@ -171,9 +194,9 @@ def get_task(task_id: int):
     return jsonify(body.model_dump(mode="json"))
 
 
-def _act(task_id: int, operate, admin: bool = False):
+def _act(task_id: int, operate):
     with _store().transaction() as session:
-        actor = authenticate(session, admin=admin)
+        actor = _actor(session)
         task = _task(session, task_id, lock=True)
         result = _domain_errors(lambda: operate(session, task, actor))
         session.flush()
@@ -242,7 +265,7 @@ def merge(task_id: int):
         target = _task(session, data.into, lock=True)
         return tasks.merge(session, task, target, actor, data.reason)
 
-    return _act(task_id, operate, admin=True)
+    return _act(task_id, operate)
 
 
 # -- reports ---------------------------------------------------------------------------------
@@ -279,7 +302,6 @@ def report(name: str):
     fmt = export.format_arg(request.args)
     review = current_app.extensions["review"]
     with _store().transaction() as session:
-        authenticate(session)
         conn = session.connection()
         try:
             if name == "helpfulness":

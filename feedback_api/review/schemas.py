@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from feedback_api.http.ids import RowId
+
 from .core.policy import Category, Priority
 from .core.triage import ACTIONS, STATES
 
@@ -64,7 +66,7 @@ class NoteIn(_In):
 class MergeIn(_In):
     """Mark this task a duplicate of another; its feedback moves there."""
 
-    into: int = Field(description="The id of the open task to merge into.")
+    into: RowId = Field(description="The id of the open task to merge into.")
     reason: Reason = None
 
 

@@ -2,40 +2,34 @@
 
 GET shows a one-button page (a link scanner that follows GET changes nothing); POST, from
 that button or a mail client's one-click unsubscribe (RFC 8058), forgets the address.
+
+The page is on the dashboard's origin, so the token (anyone's text) is never written into
+markup as a URL: the form posts to the address the server builds for it with url_for. The
+page's headers (strict CSP, no framing, no Referer) come from feedback_api.http.headers.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app
-from markupsafe import escape
+from flask import Blueprint, current_app, render_template, url_for
 
 from . import notify
 
-bp = Blueprint("unsubscribe", __name__, url_prefix="/api/v1")
-
-PAGE = """<!doctype html><html lang="en"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><body style="font-family:sans-serif;max-width:36em;margin:3em auto">
-<h1>{title}</h1><p>{text}</p>{form}</body></html>"""
+bp = Blueprint("unsubscribe", __name__, url_prefix="/api/v1", template_folder="templates")
 
 
-def _page(title: str, text: str, form: str = "", status: int = 200):
-    html = PAGE.format(title=escape(title), text=escape(text), form=form)
+def _page(title: str, text: str, action: str | None = None, status: int = 200):
+    html = render_template("review/unsubscribe.html", title=title, text=text, action=action)
     return html, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
 @bp.get("/unsubscribe/<token>")
 def confirm(token: str):
-    form = (
-        f'<form method="post" action="{escape(token)}">'
-        '<button type="submit">Stop mail to my address</button></form>'
-    )
     return _page(
         "Unsubscribe",
         "We will delete your e-mail address from the feedback you gave and send you no more mail.",
-        form,
+        action=url_for("unsubscribe.unsubscribe", token=token),
     )
 
 

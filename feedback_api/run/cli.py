@@ -45,6 +45,12 @@ def _register_review(app: Flask) -> None:
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
 
+    def read_password() -> str:
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            raise click.ClickException("--password-stdin was given but stdin had no password.")
+        return password
+
     @app.cli.group("users")
     def users() -> None:
         """Reviewers and admins."""
@@ -58,10 +64,9 @@ def _register_review(app: Flask) -> None:
     @click.option("--display-name", default="", help="How the dashboard shows them.")
     @click.option("--password-stdin", is_flag=True, help="Read a dashboard password from stdin.")
     def users_create(name, email, role, team, tier, display_name, password_stdin) -> None:
-        """Create the user NAME (a login name)."""
-        password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-        if password_stdin and not password:
-            raise click.ClickException("--password-stdin was given but stdin had no password.")
+        """Create the user NAME (a login name). Without --password-stdin they cannot sign
+        in to the dashboard (API tokens only) until `users set-password`."""
+        password = read_password() if password_stdin else None
         with account_change() as session:
             user = accounts.create_user(
                 session,
@@ -75,6 +80,11 @@ def _register_review(app: Flask) -> None:
             )
             created = f"Created {user.role} {user.name} (team {user.team}, tier {user.tier})."
         click.echo(created)
+        if password is None:
+            click.echo(
+                f"{name} has no dashboard password yet; set one with "
+                f"`{accounts.SET_PASSWORD_COMMAND.replace('NAME', name)}`."
+            )
 
     @users.command("list")
     def users_list() -> None:
@@ -100,6 +110,46 @@ def _register_review(app: Flask) -> None:
             accounts.set_role(session, name, role)
         click.echo(f"{name} is now {'an' if role == 'admin' else 'a'} {role}.")
 
+    @users.command("set-password")
+    @click.argument("name")
+    @click.option(
+        "--password-stdin", is_flag=True, required=True, help="Read the password from stdin."
+    )
+    def users_set_password(name, password_stdin) -> None:
+        """Set (or reset) NAME's dashboard password; their sessions end."""
+        password = read_password()
+        with account_change() as session:
+            accounts.set_password(session, name, password)
+        click.echo(f"{name}'s password is set; every session signed in before it has ended.")
+
+    def simple_user_command(command: str, change, done: str) -> None:
+        @users.command(command, help=change.__doc__)
+        @click.argument("name")
+        def run(name) -> None:
+            with account_change() as session:
+                change(session, accounts.find_user(session, name))
+            click.echo(done.format(name=name))
+
+    def deactivate(session, user):
+        """NAME can no longer sign in or use a token, and gets no new tasks."""
+        accounts.set_active(session, user.name, False)
+
+    def reactivate(session, user):
+        """NAME may sign in and use their unexpired tokens again."""
+        accounts.set_active(session, user.name, True)
+
+    def end_sessions(session, user):
+        """End every dashboard session of NAME (they sign in again)."""
+        accounts.end_sessions(session, user.id)
+
+    simple_user_command(
+        "deactivate", deactivate, "{name} is deactivated; their sessions ended, tokens are refused."
+    )
+    simple_user_command("reactivate", reactivate, "{name} is active again.")
+    simple_user_command(
+        "end-sessions", end_sessions, "Every dashboard session of {name} has ended."
+    )
+
     @app.cli.group("tokens")
     def tokens() -> None:
         """Bearer tokens for the reviewer API."""
@@ -107,11 +157,45 @@ def _register_review(app: Flask) -> None:
     @tokens.command("create")
     @click.argument("name")
     @click.option("--label", default="", help="What the token is for.")
-    def tokens_create(name, label) -> None:
-        """Create a token for the user NAME and print it (shown only this once)."""
+    @click.option(
+        "--days",
+        type=click.IntRange(1, 3650),
+        default=accounts.TOKEN_DAYS,
+        show_default=True,
+        help="Days until the token expires.",
+    )
+    def tokens_create(name, label, days) -> None:
+        """Create a token for the user NAME and print it (shown only this once); when it
+        expires goes to stderr, so that stdout is the token alone."""
         with account_change() as session:
-            token = accounts.create_token(session, accounts.find_user(session, name), label)
+            user = accounts.find_user(session, name)
+            token, expires = accounts.create_token(session, user, label, days)
         click.echo(token)
+        click.echo(f"Expires {expires:%Y-%m-%d %H:%M} UTC.", err=True)
+
+    @tokens.command("list")
+    @click.argument("name")
+    def tokens_list(name) -> None:
+        """List the tokens of NAME: id, label, created, last used, expires, state."""
+        from datetime import UTC, datetime
+
+        def day(value) -> str:
+            return f"{value:%Y-%m-%d %H:%M}" if value else "-"
+
+        now = datetime.now(UTC)
+        with account_change() as session:
+            for token in accounts.list_tokens(session, accounts.find_user(session, name)):
+                state = (
+                    "revoked"
+                    if token.revoked_at
+                    else "expired"
+                    if token.expires_at and token.expires_at <= now
+                    else "live"
+                )
+                click.echo(
+                    f"{token.id}\t{token.name or '-'}\tcreated {day(token.created_at)}\t"
+                    f"used {day(token.last_used_at)}\texpires {day(token.expires_at)}\t{state}"
+                )
 
     @tokens.command("revoke")
     @click.argument("name")

@@ -1,0 +1,107 @@
+"""The security headers of every response, in one place: which rules fit which answer.
+
+Four kinds of answer leave this server:
+
+- the published docs (WhiteNoise's files, and the site's 404 page from Flask): Material's
+  pages carry inline scripts and styles of their own, so their CSP allows those but nothing
+  from another origin, and no page may be framed;
+- the pages Flask renders itself (the dashboard, the unsubscribe page): nothing inline at
+  all, nothing from elsewhere, never framed, never cached;
+- the unsubscribe page also keeps its URL (a reader's token) out of any `Referer`;
+- API answers (JSON, CSV, metrics): not to be rendered as a document at all.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+_COMMON = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+# Flask-rendered HTML: scripts and styles are files of this origin, so markup smuggled past
+# escaping could still neither run nor restyle the page.
+APP_PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+
+APP_PAGE = {
+    **_COMMON,
+    "Content-Security-Policy": APP_PAGE_CSP,
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+# The reader's token is the page's URL: no Referer carries it anywhere.
+UNSUBSCRIBE_PAGE = {**APP_PAGE, "Referrer-Policy": "no-referrer"}
+
+# The published site (mkdocs.yml sets `font: false`: nothing is loaded from elsewhere).
+# Material's pages have inline scripts and style attributes, hence 'unsafe-inline' for
+# those two only; the search worker and versions.json are same-origin.
+SITE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+    ]
+)
+
+SITE = {
+    **_COMMON,
+    "Content-Security-Policy": SITE_CSP,
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+API = {
+    **_COMMON,
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+_API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+
+
+def rules_for(path: str) -> dict[str, str]:
+    """The headers an answer for `path` gets (Flask's routes and WhiteNoise's files)."""
+    if path.startswith("/dashboard"):
+        return APP_PAGE
+    if path.startswith("/api/v1/unsubscribe/"):
+        return UNSUBSCRIBE_PAGE
+    if path.startswith(_API_PATHS):
+        return API
+    return SITE
+
+
+def add_site_headers(headers, path: str, url: str) -> None:
+    """WhiteNoise's `add_headers_function`: the site's files."""
+    for name, value in SITE.items():
+        headers[name] = value
+
+
+def install(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response):
+        for name, value in rules_for(request.path).items():
+            response.headers.setdefault(name, value)
+        if request.endpoint == "dashboard.static":
+            # The dashboard's own CSS and script: revalidated, not forbidden to cache.
+            response.headers["Cache-Control"] = "no-cache"
+        return response
