@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="Comma-separated origins (`https://docs.example.com`) allowed to call the "
         "API from a browser. Empty: same origin only.",
     )
+    site_api_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins of a feedback API on another origin that the "
+        "published pages served here call (the plugin's `api_base` when it is absolute); the "
+        "pages' Content-Security-Policy allows them in `connect-src`. Empty: this origin only.",
+    )
     site_url: str | None = Field(
         None,
         description="Base URL of the published site when the API runs on another machine "
@@ -154,14 +160,20 @@ class Settings(BaseSettings):
         50, ge=10, le=500, description="Tasks per page of the dashboard's queue."
     )
 
-    @field_validator("allowed_origins", "reasons_helpful", "reasons_not_helpful", mode="before")
+    @field_validator(
+        "allowed_origins",
+        "site_api_origins",
+        "reasons_helpful",
+        "reasons_not_helpful",
+        mode="before",
+    )
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 
-    @field_validator("allowed_origins")
+    @field_validator("allowed_origins", "site_api_origins")
     @classmethod
     def _check_origins(cls, origins: list[str]) -> list[str]:
         for origin in origins:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from whitenoise import WhiteNoise
 
 from . import create_app
-from .http.headers import add_site_headers
+from .http.headers import site_header_function
 
 # Paths that are never files of the site. Sending them past WhiteNoise saves its file
 # lookups (stat calls, in autorefresh mode) on every API request.
@@ -26,7 +26,7 @@ def build(app=None):
         root=str(site_dir),
         index_file=True,
         autorefresh=True,
-        add_headers_function=add_site_headers,
+        add_headers_function=site_header_function(app),
     )
 
     def application(environ, start_response):

@@ -307,7 +307,7 @@ def test_api_on_another_origin(browser, published_site, tmp_path):
     servers = []
     try:
         for name, port, env in (
-            ("site", site_port, {}),
+            ("site", site_port, {"TIDEWAY_SITE_API_ORIGINS": api_origin}),
             ("api", api_port, {"TIDEWAY_ALLOWED_ORIGINS": site_origin}),
         ):
             (tmp_path / name).mkdir()

@@ -46,29 +46,32 @@ APP_PAGE = {
 # The reader's token is the page's URL: no Referer carries it anywhere.
 UNSUBSCRIBE_PAGE = {**APP_PAGE, "Referrer-Policy": "no-referrer"}
 
+
 # The published site (mkdocs.yml sets `font: false`: nothing is loaded from elsewhere).
 # Material's pages have inline scripts and style attributes, hence 'unsafe-inline' for
 # those two only; the search worker and versions.json are same-origin.
-SITE_CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'self'",
-    ]
-)
+def site_headers(api_origins: list[str] = ()) -> dict[str, str]:
+    """The published pages' headers; the widget may post to an API on `api_origins` too."""
+    csp = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            " ".join(["connect-src 'self'", *api_origins]),
+            "object-src 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+        ]
+    )
+    return {
+        **_COMMON,
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
 
-SITE = {
-    **_COMMON,
-    "Content-Security-Policy": SITE_CSP,
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
 
 API = {
     **_COMMON,
@@ -79,7 +82,7 @@ API = {
 _API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
 
 
-def rules_for(path: str) -> dict[str, str]:
+def rules_for(path: str, site: dict[str, str]) -> dict[str, str]:
     """The headers an answer for `path` gets (Flask's routes and WhiteNoise's files)."""
     if path.startswith("/dashboard"):
         return APP_PAGE
@@ -87,19 +90,26 @@ def rules_for(path: str) -> dict[str, str]:
         return UNSUBSCRIBE_PAGE
     if path.startswith(_API_PATHS):
         return API
-    return SITE
+    return site
 
 
-def add_site_headers(headers, path: str, url: str) -> None:
-    """WhiteNoise's `add_headers_function`: the site's files."""
-    for name, value in SITE.items():
-        headers[name] = value
+def site_header_function(app: Flask):
+    """WhiteNoise's `add_headers_function` for the site's files."""
+    site = site_headers(app.config["SETTINGS"].site_api_origins)
+
+    def add_site_headers(headers, path: str, url: str) -> None:
+        for name, value in site.items():
+            headers[name] = value
+
+    return add_site_headers
 
 
 def install(app: Flask) -> None:
+    site = site_headers(app.config["SETTINGS"].site_api_origins)
+
     @app.after_request
     def _security_headers(response):
-        for name, value in rules_for(request.path).items():
+        for name, value in rules_for(request.path, site).items():
             response.headers.setdefault(name, value)
         if request.endpoint == "dashboard.static":
             # The dashboard's own CSS and script: revalidated, not forbidden to cache.
