@@ -535,3 +535,175 @@ def test_behind_a_trusted_tls_proxy_the_cookie_is_secure(published_site, sqlite_
     assert "; Secure" in cookie(proxy_count=1)
     # Without a trusted proxy, anyone could send the header: it is not believed.
     assert "; Secure" not in cookie(proxy_count=0)
+
+
+# -- issue 15, item 8: the dashboard reads as the reviewers' own words -------------------------
+
+
+def visible_text(html: str) -> str:
+    """The text of an HTML fragment as a person reads it (tags gone, entities kept)."""
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+def manifest_title(published_site, version: str, url: str) -> str:
+    import json
+
+    manifest = published_site.site_dir / version / "feedback-manifest.json"
+    pages = json.loads(manifest.read_text(encoding="utf-8"))["pages"]
+    return next(p["title"] for p in pages if p["url"] == url)
+
+
+def test_queue_and_task_page_name_a_page_by_its_title_with_the_path_beside_it(
+    client, store, published_site
+):
+    add_user(store, "ana")
+    v = published_site.current
+    title = manifest_title(published_site, v, "quickstart/")
+    assert title and title != "quickstart/"
+    known = add_task(store, page="quickstart/", version=v)
+    unknown = add_task(store, page="no/such/page/", version=v, minutes_left=90)
+    sign_in(client, "ana")
+    html = client.get("/dashboard/").text
+    cells = {
+        int(task_id): visible_text(cell)
+        for task_id, cell in re.findall(
+            r'<td class="page">\s*<a href="/dashboard/tasks/(\d+)">(.*?)</a>', html, re.S
+        )
+    }
+    assert cells == {known: title, unknown: "no/such/page/"}
+    assert re.search(r'class="sub page-path"><bdi class="reader">quickstart/</bdi>', html)
+    page = client.get(f"/dashboard/tasks/{known}").text
+    heading = re.search(r'<h1 id="task-title">(.*?)</h1>', page, re.S).group(1)
+    assert visible_text(heading) == f"{title} in {v}"
+    assert re.search(r'<p class="page-path"><bdi class="reader">quickstart/</bdi></p>', page)
+    # The site has no such page: its path is all there is to show.
+    page = client.get(f"/dashboard/tasks/{unknown}").text
+    heading = re.search(r'<h1 id="task-title">(.*?)</h1>', page, re.S).group(1)
+    assert visible_text(heading) == f"no/such/page/ in {v}"
+    assert 'class="page-path"' not in page
+
+
+def test_reasons_show_the_labels_readers_saw(client, store):
+    add_user(store, "ana")
+    task = add_task(store)
+    add_feedback(store, task, reasons=["broken_example", "outdated", "needs_a_screenshot"])
+    sign_in(client, "ana")
+    html = client.get(f"/dashboard/tasks/{task}").text
+    reasons = re.search(r'<span class="reasons">(.*?)</span>\s*(?:<span>|</header>)', html, re.S)
+    shown = re.findall(r'<bdi class="reader">([^<]*)</bdi>', reasons.group(1))
+    assert shown == ["An example does not work", "Out of date", "Needs a screenshot"]
+    assert ">broken_example<" not in html
+
+
+def test_the_dashboards_reason_labels_are_the_widgets(published_site):
+    """One table in present.py, kept in step with the widget's English labels."""
+    from feedback_api.config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HELPFUL
+    from feedback_api.dashboard.present import REASON_LABELS
+    from tests.conftest import ROOT
+
+    widget = (ROOT / "overrides" / "partials" / "feedback.html").read_text(encoding="utf-8")
+    english = widget[: widget.index('"reason.other"') + 100]
+    labels = dict(re.findall(r'"reason\.([a-z_]+)": "([^"]+)"', english))
+    assert REASON_LABELS == labels
+    assert set(DEFAULT_REASONS_HELPFUL) | set(DEFAULT_REASONS_NOT_HELPFUL) <= set(labels)
+
+
+def test_insights_period_options_read_as_english(client, store):
+    add_user(store, "ana")
+    sign_in(client, "ana")
+    html = client.get("/dashboard/insights?days=365").text
+    select = re.search(r'<select id="i-days" name="days">(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", select)
+    assert options == ["Last 7 days", "Last 30 days", "Last 90 days", "Last 12 months"]
+    assert re.search(r'<option value="365" selected>Last 12 months</option>', select)
+
+
+def add_event(store, task, kind, before=None, after=None, reason=None, actor=None):
+    with store.transaction() as db:
+        db.add(TaskEvent(task_id=task, actor_id=actor, at=datetime.now(UTC), kind=kind,
+                         from_value=before, to_value=after, reason=reason))  # fmt: skip
+
+
+def test_timeline_entries_read_as_sentences(client, store):
+    uid = add_user(store, "ana", role="admin")
+    task = add_task(store)
+    add_event(store, task, "state", after="new", reason="opened as a problem")
+    add_event(store, task, "priority", after="normal", reason="normal: default for a problem")
+    add_event(store, task, "feedback", after="2", reason="1 submission(s) joined")
+    add_event(store, task, "feedback", after="3,4", reason="2 submission(s) joined")
+    add_event(store, task, "category", "suggestion", "problem",
+              "the submission was completed: reason broken_example")  # fmt: skip
+    add_event(store, task, "priority", "normal", "urgent", 'urgent: signal word "security"')
+    add_event(store, task, "priority", "urgent", "normal", "not a security issue", actor=uid)
+    add_event(store, task, "owner", None, "ana", "fewest open tasks in the team")
+    add_event(store, task, "owner", "ana", "bo", "escalated to tier 2")
+    add_event(store, task, "state", "new", "in_progress", actor=uid)
+    add_event(store, task, "sla", None, "first response warning", "first response due soon")
+    add_event(store, task, "sla", None, "resolution breached", "resolution overdue")
+    add_event(store, task, "tier", "1", "2", "first response overdue")
+    add_event(store, task, "notify", None, "tier 2 of docs-team", "first response overdue")
+    add_event(store, task, "merge", "7", str(task), "same page", actor=uid)
+    add_event(store, task, "note", reason="Asked the API team", actor=uid)
+    sign_in(client, "ana")
+    html = client.get(f"/dashboard/tasks/{task}").text
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', html, re.S).group(1)
+    lines = [
+        visible_text(m)
+        for m in re.findall(
+            r'<span class="what">(.*?)</span>\s*(?:<span class="why">|</li>)', timeline, re.S
+        )  # fmt: skip
+    ]
+    assert lines == [
+        "Task opened",
+        "State set to New",
+        "Priority set to Normal",
+        "1 submission joined (#2)",
+        "2 submissions joined (#3, #4)",
+        "Class changed from Suggestion to Problem",
+        "Priority raised from Normal to Urgent",
+        "Priority lowered from Urgent to Normal",
+        "Assigned to ana",
+        "Reassigned from ana to bo",
+        "State changed from New to In progress",
+        "First response due soon",
+        "Resolution overdue",
+        "Escalated from tier 1 to tier 2",
+        "Notified tier 2 of docs-team",
+        f"Task #7 merged into #{task}",
+        "Internal note",
+    ]
+    text = visible_text(timeline)
+    assert "submission(s)" not in text and "feedback joined" not in text
+    assert "Asked the API team" in text and "· ana" in text and "· automatic" in text
+
+
+def test_a_refused_fix_link_keeps_what_was_typed_and_says_why_beside_it(
+    client, store, published_site
+):
+    add_user(store, "ana")
+    v = published_site.current
+    task = add_task(store, version=v, state="in_progress")
+    sign_in(client, "ana")
+    typed = 'javascript:alert(1)"><b>x'
+    refused = post_action(
+        client, task, "resolve", fixed_in_version=v, fix_url=typed,
+        reason="Fixed the curl example & the <em>422</em> answer",
+    )  # fmt: skip
+    assert refused.status_code == 422
+    html = refused.text
+    form = re.search(r'<form[^>]*action="[^"]*/resolve">(.*?)</form>', html, re.S).group(1)
+    assert 'value="javascript:alert(1)&#34;&gt;&lt;b&gt;x"' in form
+    assert 'aria-invalid="true" aria-describedby="fix-url-error"' in form
+    error = re.search(r'<p class="field-error" id="fix-url-error"[^>]*>(.*?)</p>', form, re.S)
+    assert "http(s) URL" in error.group(1)
+    assert (
+        'id="resolve-reason" name="reason" maxlength="500" '
+        'value="Fixed the curl example &amp; the &lt;em&gt;422&lt;/em&gt; answer"' in form
+    )
+    assert re.search(rf'<option value="{re.escape(v)}" selected>', form)
+    assert re.search(r"<details open>\s*<summary>Resolve</summary>", html)
+    assert "<b>x" not in html
+    with store.transaction() as db:
+        assert db.get(Task, task).state == "in_progress"
+    # A refusal about no field of the form is flashed at the top, as before.
+    assert "http(s) URL" not in client.get(f"/dashboard/tasks/{task}").text

@@ -162,9 +162,9 @@ def add_history(store, published_site) -> None:
             ))  # fmt: skip
 
 
-def new_page(browser, server, scheme="light"):
+def new_page(browser, server, scheme="light", width=1360, height=900):
     context = browser.new_context(
-        color_scheme=scheme, viewport={"width": 1360, "height": 900}, base_url=server.url
+        color_scheme=scheme, viewport={"width": width, "height": height}, base_url=server.url
     )
     page = context.new_page()
     page.dialogs = []
@@ -196,7 +196,17 @@ def axe_violations(page) -> list[str]:
 
 
 def queue_pages(page) -> list[str]:
-    return page.locator("table.tasks td.page > a").all_inner_texts()
+    """The queue's pages by path (shown beside the title, or alone when the site has none)."""
+    return page.locator("table.tasks td.page").evaluate_all(
+        "cells => cells.map(c => (c.querySelector('.page-path') || c.querySelector('a'))"
+        ".textContent.trim())"
+    )
+
+
+def task_link(page, path: str):
+    """The queue's link to the task on the page with this path."""
+    cell = page.locator("table.tasks td.page").filter(has=page.locator(".page-path", has_text=path))
+    return cell.get_by_role("link")
 
 
 def test_sign_in_and_work_the_queue_filters(browser, live_server, team, published_site):
@@ -254,7 +264,7 @@ def test_keyboard_only_sign_in_and_open_a_task(browser, live_server, team):
     # The skip link is the first stop and leads past the navigation.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
-    link = page.get_by_role("link", name="quickstart/")
+    link = task_link(page, "quickstart/")
     link.focus()
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="What readers said (2)").wait_for()
@@ -437,7 +447,7 @@ def test_a_reviewer_works_a_task_from_new_to_resolved_and_the_reader_is_told(
     task_id = team["tasks"]["api"]
     page = new_page(browser, live_server)
     sign_in(page, "bo")
-    page.get_by_role("link", name="reference/api/").click()
+    task_link(page, "reference/api/").click()
     page.get_by_role("heading", name="What readers said (1)").wait_for()
     assert page.get_by_text("Please list the errors.").is_visible()
     panel = page.locator(".actions-panel")
@@ -523,3 +533,85 @@ def test_a_reviewer_cannot_give_a_task_away_even_by_editing_the_form(
     with store.transaction() as db:
         assert db.get(Task, task_id).owner_id == before
         assert db.query(TaskEvent).filter(TaskEvent.task_id == task_id).count() == events
+
+
+PHONE, DESKTOP = 390, 1280
+
+
+def test_queue_task_and_insights_fit_a_phone_and_a_desktop(
+    browser, live_server, team, store, published_site, output_dir
+):
+    """No sideways scrolling of the page at 390 px (a wide table scrolls in its own box);
+    screenshots of each screen at both widths, to be looked at."""
+    add_history(store, published_site)
+    task = team["tasks"]["quickstart"]
+    screens = {
+        "queue": "/dashboard/",
+        "task": f"/dashboard/tasks/{task}",
+        "insights": "/dashboard/insights?days=365",
+    }
+    for width in (PHONE, DESKTOP):
+        page = new_page(browser, live_server, width=width, height=844 if width == PHONE else 900)
+        sign_in(page)
+        for name, path in screens.items():
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(output_dir / f"{name}-{width}.png"), full_page=True)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} is {wide} px wide at {width} px"
+            # Nothing sticks out of the page's right edge (clipped, it would be unreachable).
+            outside = page.evaluate(
+                """w => [...document.querySelectorAll('main *')]
+                     .filter(e => !e.closest('.table-scroll, .chart-box')
+                             && e.getBoundingClientRect().right > w + 1)
+                     .map(e => e.tagName + '.' + e.getAttribute('class'))""",
+                width,
+            )
+            assert outside == [], (name, width, outside[:5])
+        if width == PHONE:
+            page.goto(screens["queue"])
+            # A row reads as a card: its page, clock, badges, owner and feedback all in view.
+            card = page.locator("table.tasks tbody tr").first
+            box = card.bounding_box()
+            assert box["width"] <= width and box["height"] < 260
+            assert "Owner:" in card.inner_text() and card.get_by_role("checkbox").is_visible()
+            page.goto(screens["task"])
+            page.locator("summary", has_text="Resolve").click()
+            page.screenshot(path=str(output_dir / f"task-resolve-{width}.png"), full_page=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.dialogs == []
+        page.context.close()
+
+
+def test_a_refused_fix_link_keeps_the_typed_note(browser, live_server, team, output_dir):
+    """The browser accepts an ftp: URL in the url field; the dashboard does not: the form
+    comes back with the note, version and link as typed, and says why beside the link."""
+    task = team["tasks"]["api"]
+    page = new_page(browser, live_server)
+    sign_in(page, "bo")
+    page.goto(f"/dashboard/tasks/{task}")
+    panel = page.locator(".actions-panel")
+    panel.locator("summary", has_text="Resolve").click()
+    panel.get_by_label("Link to the change").fill("ftp://git.example.com/docs/commit/4f2e9a1")
+    panel.get_by_label("Note (optional)").fill("Added the error table, see errors.md")
+    with page.expect_response(f"**/dashboard/tasks/{task}/resolve") as answer:
+        panel.get_by_role("button", name="Resolve", exact=True).click()
+    assert answer.value.status == 422
+    link = panel.get_by_label("Link to the change")
+    link.wait_for()
+    assert link.input_value() == "ftp://git.example.com/docs/commit/4f2e9a1"
+    assert panel.get_by_label("Note (optional)").input_value() == (
+        "Added the error table, see errors.md"
+    )
+    assert link.get_attribute("aria-invalid") == "true"
+    error = page.locator("#fix-url-error")
+    assert "http(s) URL" in error.inner_text() and error.is_visible()
+    # Beside the field: just below it, in the same form.
+    assert 0 <= error.bounding_box()["y"] - link.bounding_box()["y"] < 80
+    assert axe_violations(page) == []
+    page.screenshot(path=str(output_dir / "refused-fix-link.png"), full_page=True)
+    # Corrected, it goes through.
+    link.fill("https://git.example.com/docs/commit/4f2e9a1")
+    panel.get_by_role("button", name="Resolve", exact=True).click()
+    page.get_by_text(f"Task #{task} is resolved").wait_for()
+    assert "Added the error table, see errors.md" in page.locator(".timeline").inner_text()

@@ -26,10 +26,17 @@ ACTION_LABELS = {
 }
 
 
+# The domain's name of a value -> the dashboard form's field for it.
+DOMAIN_FIELDS = {"text": "note", "owner": "owner_id"}
+
+
 class Refused(Exception):
-    def __init__(self, message: str, status: int = 409):
+    """A refusal as a sentence and a status; `field` names the form field it is about."""
+
+    def __init__(self, message: str, status: int = 409, field: str | None = None):
         super().__init__(message)
         self.status = status
+        self.field = field
 
 
 def _store():
@@ -159,7 +166,7 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                 return f"Task #{task_id} is assigned to {owner.display_name or owner.name}."
             if action == "priority":
                 if not text:
-                    raise Refused("Give a reason for changing the priority.", 422)
+                    raise Refused("Give a reason for changing the priority.", 422, "reason")
                 work.set_priority(db, task, form.get("priority", ""), me, text, _policy())
                 return f"Task #{task_id} is now {task.priority}."
             if action == "note":
@@ -171,12 +178,14 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                 into = parse_id(form.get("into", "").strip().lstrip("#"))
                 target = db.get(Task, into) if into is not None else None
                 if target is None:
-                    raise Refused("There is no task with that number.", 422)
+                    raise Refused("There is no task with that number.", 422, "into")
                 work.merge(db, task, target, me, text)
                 return f"Task #{task_id} is merged into #{target.id}."
             raise Refused("There is no such action.", 404)
     except Refusal as exc:
-        raise Refused(str(exc), refusal_status(exc)[0]) from None
+        field = getattr(exc, "field", None)
+        field = DOMAIN_FIELDS.get(field, field)
+        raise Refused(str(exc), refusal_status(exc)[0], field) from None
 
 
 def _checked_url(value: str) -> str | None:

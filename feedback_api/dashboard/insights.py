@@ -13,7 +13,13 @@ from feedback_api.review import reports
 from . import bp, charts, links
 from .auth import signed_in
 
-PERIODS = {"7": "7 days", "30": "30 days", "90": "90 days", "365": "a year"}
+# The period choices, as the select shows them.
+PERIODS = {
+    "7": "Last 7 days",
+    "30": "Last 30 days",
+    "90": "Last 90 days",
+    "365": "Last 12 months",
+}
 TOP = 10
 
 
@@ -127,6 +133,7 @@ def insights():
             series_class="s2",
         ),
         page_label=page_label,
+        page_title=links.page_title,
         csv_args={"days": p["days"], "version": p["version"]},
     )
 

@@ -28,6 +28,14 @@ def published_page(version: str, page: str) -> dict | None:
         return None
 
 
+def page_title(version: str, page: str) -> str | None:
+    """The page's title as the published site names it, or None when the site has no such
+    page (or no title for it): then the dashboard shows the path."""
+    entry = published_page(version, page)
+    title = entry.get("title") if entry else None
+    return title.strip() or None if isinstance(title, str) else None
+
+
 def latest_version() -> str | None:
     try:
         return _catalog().resolve_version(LATEST)

@@ -12,7 +12,7 @@ from feedback_api.review import export
 from feedback_api.review import tasks as work
 from feedback_api.review.api import task_view
 
-from . import actions, bp, queries
+from . import actions, bp, links, queries
 from .auth import safe_next, signed_in
 from .present import (
     CATEGORY_LABELS,
@@ -94,6 +94,7 @@ def queue_page():
         {
             "task": t,
             "clock": running_clock(t, now),
+            "title": links.page_title(t.version, t.page),
             "owner": names.get(t.owner_id, "Unassigned") if t.owner_id else "Unassigned",
         }
         for t in listing.items

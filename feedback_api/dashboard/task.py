@@ -16,6 +16,9 @@ from .present import (
     CATEGORY_LABELS,
     PRIORITY_LABELS,
     STATE_LABELS,
+    event_reason,
+    event_sentence,
+    reason_label,
     running_clock,
     when,
 )
@@ -25,20 +28,9 @@ def _store():
     return current_app.extensions["store"]
 
 
-EVENT_KINDS = {
-    "state": "state",
-    "owner": "owner",
-    "priority": "priority",
-    "category": "class",
-    "note": "internal note",
-    "merge": "merged task",
-    "feedback": "feedback joined",
-    "sla": "service level",
-    "tier": "support tier",
-}
-
-
-def task_context(task_id: int, preview: dict | None = None) -> dict:
+def task_context(task_id: int, preview: dict | None = None, kept: dict | None = None) -> dict:
+    """What task.html shows. `kept`, after a refused action: {"action", "values" (what the
+    reviewer typed), "errors" (field -> message)}, so the form comes back as it was sent."""
     with _store().transaction() as db:
         detail = work.task_detail(db, task_id)
         if detail is None:
@@ -58,9 +50,19 @@ def task_context(task_id: int, preview: dict | None = None) -> dict:
             }
             for f in detail.feedback
         ],
-        "events": detail.events,
+        "events": [
+            {
+                "at": e.at,
+                "actor": actor,
+                "sentence": event_sentence(e.kind, e.from_value, e.to_value),
+                "reason": event_reason(e.kind, e.reason),
+                "kind": e.kind,
+            }
+            for e, actor in detail.events
+        ],
         "people": people,
         "owner": detail.owner,
+        "page_title": links.page_title(task.version, task.page),
         "version_url": links.page_url(task.version, task.page),
         "latest_url": links.latest_page_url(task.page),
         "fix_link": links.external_url(task.fix_url),
@@ -74,7 +76,8 @@ def task_context(task_id: int, preview: dict | None = None) -> dict:
         },
         "when": when,
         "preview": preview,
-        "event_kinds": EVENT_KINDS,
+        "reason_label": reason_label,
+        "kept": kept or {"action": None, "values": {}, "errors": {}},
     }
 
 
@@ -84,8 +87,26 @@ def task_page(task_id: int):
     return render_template("dashboard/task.html", **task_context(task_id))
 
 
+# The fields of the action forms that come back filled in after a refusal, and per action
+# the fields task.html shows a refusal beside (any other refusal is flashed at the top).
+KEPT_FIELDS = ("fixed_in_version", "fix_url", "reason", "note", "priority", "into", "to")
+FIELD_ERRORS = {
+    "resolve": ("fixed_in_version", "fix_url"),
+    "priority": ("priority", "reason"),
+    "note": ("note",),
+    "merge": ("into",),
+}
+
+
+FIX_THE_FORM = "Nothing was changed: the form says what to correct."
+
+
 def _back(task_id: int):
     return redirect(url_for("dashboard.task_page", task_id=task_id), code=303)
+
+
+def _typed(form) -> dict[str, str]:
+    return {name: form.get(name, "")[:4000] for name in KEPT_FIELDS}
 
 
 def _form_text(name: str, limit: int = 2000) -> str:
@@ -101,11 +122,22 @@ def task_action(task_id: int, action: str):
         preview = actions.preview_resolution(
             task_id, _form_text("fixed_in_version", 64), _form_text("fix_url")
         )
-        return render_template("dashboard/task.html", **task_context(task_id, preview))
+        kept = {"action": action, "values": _typed(form), "errors": {}}
+        context = task_context(task_id, preview, kept)
+        return render_template("dashboard/task.html", **context)
     try:
         message = actions.perform(task_id, action, form, g.user)
     except actions.Refused as exc:
-        flash(str(exc), "error")
-        return render_template("dashboard/task.html", **task_context(task_id)), exc.status
+        # The form comes back with what was typed; a refusal about one field is shown
+        # beside it, any other at the top of the page.
+        beside = exc.field in FIELD_ERRORS.get(action, ())
+        kept = {
+            "action": action,
+            "values": _typed(form),
+            "errors": {exc.field: str(exc)} if beside else {},
+        }
+        flash(FIX_THE_FORM if beside else str(exc), "error")
+        context = task_context(task_id, kept=kept)
+        return render_template("dashboard/task.html", **context), exc.status
     flash(message, "ok")
     return _back(task_id)
