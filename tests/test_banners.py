@@ -21,6 +21,18 @@ from tideway_site import publish
 from tideway_site.versions import Plan, VersionSpec
 
 SCRIPTS_PARTIAL = "partials/tideway-scripts.html"
+HOOK_PARTIAL = "partials/integrations/analytics.html"
+# main.html as the overrides copied into sites before the plugin brought its theme had it.
+OLD_MAIN = """{% extends "base.html" %}
+{% block extrahead %}
+  {{ super() }}
+  {% include "partials/tideway-head.html" %}
+{% endblock %}
+{% block scripts %}
+  {{ super() }}
+  {% include "partials/tideway-scripts.html" %}
+{% endblock %}
+"""
 LEGACY = "---\nowner: docs-team\n---\n# Legacy\n\nA page that only version 0.0 has.\n"
 
 
@@ -53,20 +65,24 @@ def three_versions(tmp_path_factory) -> Host:
     base = tmp_path_factory.mktemp("banners")
     repo = make_docs_repo(base / "repo")
     (repo / "docs" / "legacy.md").write_text(LEGACY)
-    # 0.0 is built from a commit whose theme knows nothing of banners (no `outdated` block,
-    # no version script): the plugin fills the slot itself there.
-    main, scripts = repo / "overrides" / "main.html", repo / "overrides" / SCRIPTS_PARTIAL
-    current = main.read_text(), scripts.read_text()
-    block = re.compile(r"\{% block outdated %\}.*?\{% endblock %\}", re.S)
-    main.write_text(block.sub("", current[0]))
-    scripts.write_text("\n".join(ln for ln in current[1].splitlines() if "versions.js" not in ln))
+    # 0.0 is built from a commit whose theme is a copy of the old overrides (its own
+    # main.html, no `outdated` block, no version script, no head hook): the plugin uses that
+    # copy as it is and fills the slot itself, with the version script inline.
+    overrides = repo / "overrides"
+    (overrides / "main.html").write_text(OLD_MAIN)
+    (overrides / HOOK_PARTIAL).unlink()
+    scripts = overrides / SCRIPTS_PARTIAL
+    kept = [ln for ln in scripts.read_text().splitlines() if "versions.js" not in ln]
+    scripts.write_text("\n".join(kept))
     run_git(repo, "add", "-A")
     run_git(repo, "commit", "-qm", "a page for 0.0 only, an old theme")
     old = run_git(repo, "rev-parse", "HEAD")
-    main.write_text(current[0])
-    scripts.write_text(current[1])
-    run_git(repo, "rm", "-q", "docs/legacy.md")
-    run_git(repo, "commit", "-qam", "legacy page removed, the theme's banner")
+    # Since: a writer's site, which copies nothing; the plugin brings its theme.
+    run_git(repo, "rm", "-rq", "docs/legacy.md", "overrides")
+    config = repo / "mkdocs.yml"
+    config.write_text(re.sub(r"\n  custom_dir: overrides\n", "\n", config.read_text()))
+    assert "custom_dir" not in config.read_text()
+    run_git(repo, "commit", "-qam", "legacy page removed, the plugin's theme")
     plan = Plan(
         (VersionSpec("0.1", "", ("latest",)), VersionSpec("0.0", old, title="0.0 (old)")),
         "latest",
@@ -118,12 +134,14 @@ def test_an_old_version_says_so_and_links_to_the_same_page_in_latest(
 
 
 @pytest.mark.slow  # three_versions publishes three versions with mike
-def test_the_theme_makes_the_banner_and_the_plugin_fills_in_for_an_old_theme(three_versions):
+def test_the_plugin_makes_the_banner_for_its_theme_and_for_an_old_copy(three_versions):
     old = (three_versions.site / "0.0" / "quickstart" / "index.html").read_text()
     new = (three_versions.site / "0.2" / "quickstart" / "index.html").read_text()
     for html in (old, new):
         assert html.count('data-tideway-banner="') == 1
-    # The plugin's: with the version script inline. The theme's: the script as an asset.
+        assert html.count('<meta name="tideway:version"') == 1  # the copy's stamps, once
+    # An old copy's: with the version script inline. The plugin's theme: the script as an
+    # asset; both banners are the plugin's, in Material's empty slot.
     assert "__tidewayVersions" in old and "assets/tideway/versions.js" not in old
     assert "__tidewayVersions" not in new and "assets/tideway/versions.js" in new
 

@@ -19,8 +19,9 @@ from feedback_api.config import DEFAULT_REASONS_HELPFUL, DEFAULT_REASONS_NOT_HEL
 from tests import services
 from tests.conftest import ROOT
 
-PARTIAL = ROOT / "overrides" / "partials" / "feedback.html"
-ASSETS = ROOT / "overrides" / "assets" / "tideway"
+THEME = ROOT / "tideway_site" / "theme"
+PARTIAL = THEME / "partials" / "feedback.html"
+ASSETS = THEME / "assets" / "tideway"
 TOOLS = ROOT / "tests" / "js"
 API_REASONS = {1: set(DEFAULT_REASONS_HELPFUL), 0: set(DEFAULT_REASONS_NOT_HELPFUL)}
 BUDGET = 4096  # bytes, the widget's own JS and CSS together, gzipped
@@ -112,7 +113,7 @@ def test_the_minified_script_is_built_from_its_source(tmp_path):
     if not (TOOLS / "node_modules" / ".bin" / "terser").exists() or not shutil.which("node"):
         services.unavailable("terser missing: run `npm ci` in tests/js (make test does)")
     script = json.loads((TOOLS / "package.json").read_text())["scripts"]["build"]
-    target = "../../overrides/assets/tideway/feedback.min.js"
+    target = "../../tideway_site/theme/assets/tideway/feedback.min.js"
     assert target in script
     out = tmp_path / "feedback.min.js"
     subprocess.run(

@@ -1,12 +1,13 @@
 """What readers of old, new and moved pages see: banners, the version switch, redirects, 404.
 
-The theme shows the banner of a version that is not the default one (`overrides/main.html`
-fills Material's `outdated` slot with `partials/tideway-banner.html`) and loads the version
-script, so a build by any Material-compatible theme (Zensical too) has both. A version built
-from an old git ref, whose overrides know nothing of banners, leaves the slot empty: the
-plugin renders the same partial into it, with the version script inline. Which page of the
-latest version the banner points to is decided in the browser from that version's
-manifest, because an old version is not rebuilt when a newer one is published.
+The plugin brings its theme (`theme/`, see plugin.py): every page loads the version script
+(`partials/tideway-scripts.html`, from the `partials/integrations/analytics.html` hook), and
+the plugin renders the banner partial into Material's `outdated` slot, which Material leaves
+empty unless a site's own main.html fills its `outdated` block (then that one stands). A
+version built from an old git ref, whose copied overrides load no version script, gets the
+script inline. Which page of the latest version the banner points to is decided in the
+browser from that version's manifest, because an old version is not rebuilt when a newer one
+is published.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import jinja2
 
-# The theme's own files, linked here so that the plugin renders what the theme would.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# The theme the plugin brings: the plugin renders the same banner partial the theme has.
+THEME = Path(__file__).resolve().parent / "theme"
+VERSIONS_ASSET = "assets/tideway/versions.js"
 
 # Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
 # version is not the default one; it stays empty unless a theme fills its `outdated` block.
@@ -27,14 +30,12 @@ OUTDATED_SLOT_ATTR = 'data-md-component="outdated"'
 EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
 
 _BANNER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
-    (TEMPLATES / "tideway-banner.html").read_text(encoding="utf-8")
+    (THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8")
 )
 # Runs on every page (and again after each instant navigation): points the banner link to
 # the same page in the latest release when that page exists there, and makes the version
 # selector keep the page. Both read feedback-manifest.json of the target version.
-VERSIONS_SCRIPT = (
-    "<script>\n" + (TEMPLATES / "versions.js").read_text(encoding="utf-8") + "</script>"
-)
+VERSIONS_SCRIPT = "<script>\n" + (THEME / VERSIONS_ASSET).read_text(encoding="utf-8") + "</script>"
 
 
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
@@ -55,8 +56,9 @@ def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> s
 
 
 def inject(output: str, version: str, dev: bool, default_alias: str, page_url: str) -> str:
-    """Fill Material's outdated slot when the theme left it empty (a build from an old ref),
-    and add the version script; a page whose theme fills it, or another theme: as is."""
+    """Fill Material's outdated slot when no template filled it, and add the version script
+    inline where the page does not load it; a page whose theme fills the slot, or a theme
+    without the slot: as is."""
     # str.find first: the regex alone, tried at every <div of every page, costs more.
     at = output.find(OUTDATED_SLOT_ATTR)
     match = EMPTY_OUTDATED_SLOT.match(output, output.rfind("<div", 0, at)) if at != -1 else None
@@ -64,7 +66,7 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
         return output
     banner = banner_html(version, dev, default_alias, page_url)
     body_end = output.rfind("</body>")
-    if body_end < match.end():
+    if body_end < match.end() or VERSIONS_ASSET in output:
         return output[: match.end(1)] + banner + output[match.start(2) :]
     return "".join(
         (

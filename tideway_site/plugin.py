@@ -1,7 +1,11 @@
-"""The MkDocs plugin: stamps each page for the widget and writes the version's page manifest.
+"""The MkDocs plugin: brings the widget's theme, stamps each page for the widget and writes
+the version's page manifest.
 
-Enabled with one line, `- tideway`, under `plugins:` in mkdocs.yml. Its options are the
-schema below; `render_plugin_reference()` turns that schema into the docs' reference table.
+Enabled with one line, `- tideway`, under `plugins:` in mkdocs.yml: the writer copies no
+template. The plugin adds its theme directory (`theme/`) to the site's template search path,
+after the site's own `custom_dir` (whose files win) and before Material's. Its options are
+the schema below; `render_plugin_reference()` turns that schema into the docs' reference
+table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, get_plugin_logger
 
 from . import banners, history, manifest
@@ -29,6 +34,14 @@ REFERENCE_GROUP = "tideway.references"
 # How the publish command tells a build that its version is not released yet.
 DEV_ENV = "TIDEWAY_DOCS_DEV"
 MANIFEST_NAME = manifest.MANIFEST_NAME
+# The templates and assets the plugin brings (the widget, page stamps, version script).
+THEME_DIR = Path(__file__).resolve().parent / "theme"
+# A site whose custom_dir holds this file carries a copy of the theme (a version built from a
+# git ref older than the plugin's theme, or a site set up by copying it): that copy is used
+# as it is, since adding the plugin's would include its partials twice.
+COPIED_THEME_MARK = Path("partials") / "tideway-head.html"
+# The version selector and the banners are Material's mike integration.
+VERSION_PROVIDER = "mike"
 
 
 class TidewayConfig(base.Config):
@@ -53,10 +66,9 @@ OPTION_HELP = {
     "stale; the publish command's freshness gate fails on stale pages.",
     "redirects": "Moved pages: `old.md: new.md` (source paths). Each old path gets a page "
     "that sends the reader, anchor included, to the new one.",
-    "banners": "On pages whose theme leaves Material's outdated banner empty (a version built "
-    "from an old ref), fill it (or the *not yet released* banner) and add the script that "
-    "keeps the reader on the same page when the version selector changes version. This "
-    "repository's `overrides/` does both itself.",
+    "banners": "On a version that is not the default one, fill Material's outdated banner (or "
+    "the *not yet released* banner) unless the site's own `main.html` fills its `outdated` "
+    "block, and make the version selector keep the reader on the same page.",
 }
 
 
@@ -100,8 +112,11 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             "version": self.version,
             "api_base": self.config.api_base.rstrip("/"),
             "dev": self.dev,
+            "plugin": True,
         }
-        default = (config.extra.get("version") or {}).get("default") or "latest"
+        _add_theme(config)
+        version = _check_version_provider(config)
+        default = version.get("default") or "latest"
         self.default_alias = default[0] if isinstance(default, list) else default
         return config
 
@@ -173,6 +188,55 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
                 continue
             banners.write_redirect(site_dir, banners.src_to_url(old), pages[new])
         log.info("Wrote %s (%d pages, version %s)", MANIFEST_NAME, len(self.pages), self.version)
+
+
+def _add_theme(config) -> None:
+    """Put the plugin's theme into the template search path, right after the site's own
+    custom_dir (its files win where both have one) and before Material's."""
+    theme = config.theme
+    dirs = theme.dirs
+    ours = os.path.realpath(THEME_DIR)
+    if any(os.path.realpath(d) == ours for d in dirs):
+        return
+    custom = theme.custom_dir
+    if custom and (Path(custom) / COPIED_THEME_MARK).is_file():
+        log.info(
+            "%s has its own copy of the widget's templates (%s): the plugin's theme is not "
+            "added. Delete the copy to use the plugin's.",
+            custom,
+            COPIED_THEME_MARK.as_posix(),
+        )
+        return
+    at = 1 if custom and dirs and os.path.realpath(dirs[0]) == os.path.realpath(custom) else 0
+    dirs.insert(at, str(THEME_DIR))
+
+
+def _check_version_provider(config) -> dict:
+    """Material shows the version selector, and the outdated slot the banners go into, only
+    with `extra.version.provider: mike`: set it when missing, refuse another."""
+    version = config.extra.get("version")
+    if version is None:
+        version = config.extra["version"] = {}
+    if not isinstance(version, dict):
+        raise PluginError(
+            f"extra.version must be a mapping (provider: {VERSION_PROVIDER}), not {version!r}."
+        )
+    provider = version.get("provider")
+    if provider is None:
+        version["provider"] = VERSION_PROVIDER
+        log.info(
+            "extra.version.provider is not set: set to %r, for the version selector and the "
+            "banners of versions published with mike.",
+            VERSION_PROVIDER,
+        )
+    elif provider != VERSION_PROVIDER:
+        raise PluginError(
+            f"extra.version.provider is {provider!r}, but the tideway plugin's versions (the "
+            f"version selector, the banners, the version each feedback is stored under) are "
+            f"published with mike: set extra.version.provider to {VERSION_PROVIDER!r} in "
+            f"mkdocs.yml, or remove it and the plugin sets it."
+        )
+    return version
 
 
 def reference_renderer(name: str):

@@ -62,7 +62,22 @@
       });
     });
   }
+  // A build that runs no plugins (Zensical) leaves Material's outdated slot empty: the
+  // banner's markup comes with the page (partials/integrations/analytics.html), in
+  // Material's banner box. With the plugin, the slot is filled already.
+  function fillSlot() {
+    var slot = document.querySelector("[data-md-component=outdated]");
+    var markup = document.getElementById("__tideway-banner");
+    if (!slot || !markup || slot.querySelector("[data-tideway-banner]")) return;
+    var box = document.createElement("aside");
+    box.className = "md-banner md-banner--warning";
+    var inner = box.appendChild(document.createElement("div"));
+    inner.className = "md-banner__inner md-grid md-typeset";
+    inner.appendChild(markup.content.cloneNode(true));
+    slot.replaceChildren(box);
+  }
   function updateBanner() {
+    fillSlot();
     var link = document.querySelector("[data-tideway-latest]");
     if (!link) return;
     var alias = link.getAttribute("data-tideway-latest");

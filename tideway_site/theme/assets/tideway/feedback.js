@@ -263,16 +263,21 @@
       },
     });
 
-    form.addEventListener("submit", event => {
-      event.preventDefault();
-      const value = event.submitter?.dataset.mdValue;
-      if (value != null) {
-        submitRating(+value);
-        movePanel();
-        openFollowUp(+value);
-        showThanks();
-      }
-    });
+    // The rating is taken on the button's click, not on the form's submit: an analytics
+    // provider's script (extra.analytics.provider) binds the same buttons and cancels the
+    // submit, and keeps its own feedback event; the widget works beside it.
+    const rate = value => {
+      submitRating(+value);
+      movePanel();
+      openFollowUp(+value);
+      showThanks();
+    };
+    form.querySelectorAll("button[data-md-value]").forEach(button =>
+      button.addEventListener("click", event => {
+        event.preventDefault();
+        rate(button.dataset.mdValue);
+      }));
+    form.addEventListener("submit", event => event.preventDefault());
     ratedNote.querySelector("button").addEventListener("click", () => {
       const saved = load(storageKey);
       // A change of mind before the first answer was delivered: that one is never sent.

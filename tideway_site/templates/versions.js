@@ -1,1 +1,0 @@
-../../overrides/assets/tideway/versions.js
