@@ -16,11 +16,16 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from tests import services
 from tests.conftest import ROOT, make_docs_repo
 from tests.test_docs import DOCS, LEDGER, VENV_BIN
 from tests.test_serve_guide import Printed
 from tideway_site import gates, publish
+
+# It starts its own servers (scripts/serve, the sink): slow; the browser fixture marks browser.
+pytestmark = pytest.mark.slow
 
 TUTORIAL = "quickstart.md"
 READER = "reader@example.com"
