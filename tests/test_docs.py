@@ -84,12 +84,17 @@ def run_block(command: str, cwd, env) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def on_server(command: str, url: str) -> str:
+    """A block written for `make serve` (on 8000, or the tutorial's PORT), sent to `url`."""
+    return re.sub(r"http://127\.0\.0\.1:\d+", url, command)
+
+
 def test_command_blocks_marked_tested_run_against_a_live_server(live_server):
     blocks = [(s, c) for s, ctx, c in gates.tested_blocks(DOCS) if ctx == "server"]
     assert len(blocks) >= 3
     env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     for source, command in blocks:
-        done = run_block(command.replace("http://127.0.0.1:8000", live_server.url), ROOT, env)
+        done = run_block(on_server(command, live_server.url), ROOT, env)
         gates.record_run(LEDGER, command, done.returncode, source)
         assert done.returncode == 0, f"{source}: {command}\n{done.stderr}"
         assert done.stdout.strip().startswith("{"), f"{source}: not a JSON answer: {done.stdout}"
@@ -112,10 +117,10 @@ def test_command_blocks_marked_tested_run_in_a_fresh_repository(tmp_path):
 
 def test_the_tutorial_rating_is_idempotent(live_server):
     command = next(c for _, ctx, c in gates.tested_blocks(DOCS) if "api/v1/feedback" in c)
-    command = command.replace("http://127.0.0.1:8000", live_server.url)
+    command = on_server(command, live_server.url)
     env = {**os.environ}
     first, second = (json.loads(run_block(command, ROOT, env).stdout) for _ in range(2))
-    assert first["page"] == "quickstart/" and first["rating"] == 0
+    assert first["page"] == "install/" and first["rating"] == 0
     assert first == second  # the replay answers the same submission
 
 
@@ -159,3 +164,13 @@ def test_the_docs_state_the_amend_window_the_server_enforces():
     }
     assert stated["reference/api.md"] == {minutes}, stated
     assert stated["guides/widget.md"] <= {minutes}, stated
+
+
+def test_the_debian_packages_the_docs_name_are_those_make_test_installs():
+    script = (ROOT / "scripts" / "install-system-deps").read_text()
+    installed = re.findall(r"need\+=\(([\w-]+)\)", script)
+    assert len(installed) >= 5
+    for path in (ROOT / "README.md", DOCS / "install.md"):
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        stated = text.split("Debian packages", 1)[1].split("when", 1)[0]
+        assert set(re.findall(r"`([\w-]+)`", stated)) == set(installed), path
