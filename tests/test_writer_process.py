@@ -257,3 +257,35 @@ def test_the_supervisor_restarts_a_dead_writer_and_leaves_with_its_server(tmp_pa
         sup.wait(timeout=10)
     finally:
         master.kill()
+
+
+@pytest.mark.slow
+def test_a_writer_does_not_outlive_its_killed_supervisor(tmp_path):
+    """SIGKILL leaves the supervisor no chance to stop its writer: the kernel does it."""
+    pids = tmp_path / "pids"
+    writer = (
+        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(600)"
+    )
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from feedback_api.run.writer_loop import Supervisor; "
+            f"Supervisor([{sys.executable!r}, '-c', {writer!r}], poll=0.05).run()",
+        ],
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        (writer_pid,) = _wait_for(lambda: pids.read_text().split() if pids.exists() else [])
+        supervisor.kill()
+        supervisor.wait()
+        _wait_for(lambda: not _running(int(writer_pid)), timeout=10)
+    finally:
+        supervisor.kill()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -5,6 +5,7 @@ before its workers, under a supervisor that starts it again should it die."""
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import signal
@@ -46,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _die_with_parent() -> None:
+    # Run in the child between fork and exec: should the supervisor be killed outright
+    # (SIGKILL, no chance to stop its writer), the kernel sends the writer SIGTERM rather
+    # than leave it re-parented to init, outliving the server.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class Supervisor:
     """Keeps one writer running: a writer that dies is started again on the same socket.
 
@@ -71,7 +84,7 @@ class Supervisor:
         backoff = 0.5
         while not self._stopping:
             started = time.monotonic()
-            child = subprocess.Popen(self.command)
+            child = subprocess.Popen(self.command, preexec_fn=_die_with_parent)
             while child.poll() is None and not self._stopping:
                 if os.getppid() != self._parent:
                     log.warning("The server that started the writer is gone; stopping")
