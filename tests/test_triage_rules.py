@@ -94,6 +94,9 @@ QUICKSTART = PageFacts(url="quickstart/", title="Quickstart")
         (facts(text="This leaks your API key: a security problem"), "urgent",
          "urgent: signal word “security”"),
         (facts(text="升级后数据丢失"), "urgent", "urgent: signal word “数据丢失”"),
+        # Praise that names a signal word pages nobody (anyone can send a "helpful" rating).
+        (facts(category="praise", text="great page, no security issue"), "suggestion",
+         "suggestion: default for a praise"),
         (facts(reasons=frozenset({"inaccurate"})), "important",
          "important: reason inaccurate of latest"),
         # An inaccurate page outranks a hard-to-follow one.

@@ -151,7 +151,13 @@ SIGNAL_WORDS = [
 ]
 
 DEFAULT_RULES = [
-    PriorityRule(priority="urgent", words=SIGNAL_WORDS),
+    # A signal word makes a report urgent, but not in praise: a "helpful" rating whose comment
+    # merely names a word (anyone can send one) must not page staff on a 15-minute clock.
+    PriorityRule(
+        priority="urgent",
+        words=SIGNAL_WORDS,
+        categories=[c for c in CATEGORIES if c != "praise"],
+    ),
     PriorityRule(
         priority="urgent", min_readers=5, window_hours=24, min_page_weight=2, default_version=True
     ),
