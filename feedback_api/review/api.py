@@ -2,8 +2,9 @@
 and the reports. Bearer tokens from `flask --app feedback_api tokens create`.
 
 Roles: every route needs a reviewer's token (`401` without one), checked before anything of
-the request is read. Assigning a task to someone else and merging tasks need an admin
-(`403`); a reviewer may take a task or give it up.
+the request is read. Every reviewer reads every task; a reviewer changes only their team's
+tasks (review/tasks.py `may_change`), takes only unowned ones and gives up their own;
+assigning a task to someone else and merging tasks need an admin (`403`).
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ def transition(
     now: datetime | None = None,
 ) -> Task:
     """Move the task by `action`; IllegalTransition (409) when its state does not allow it."""
+    check_may_change(task, actor)
     now = now or _now()
     if action == "duplicate":
         raise triage.IllegalTransition("Mark a duplicate by merging it into the other task.")
@@ -126,14 +127,31 @@ class TaskForbidden(PermissionError):
     """The actor's role does not allow this change."""
 
 
+def may_change(task: Task, actor: User) -> bool:
+    """Every reviewer reads every team's tasks; a reviewer changes only their own team's
+    tasks (or one they own), an admin any task."""
+    return actor.role == "admin" or actor.team == task.team or task.owner_id == actor.id
+
+
+def check_may_change(task: Task, actor: User | None) -> None:
+    """Refuse a person's change to a task outside their team (None: the product itself)."""
+    if actor is not None and not may_change(task, actor):
+        raise TaskForbidden(
+            f"Task {task.id} is {task.team}'s; {actor.name} works for {actor.team}. "
+            "Ask an admin or someone of that team."
+        )
+
+
 def may_assign(task: Task, user: User | None, actor: User) -> bool:
-    """A reviewer may take a task or give up their own; only an admin gives tasks to other
-    people or takes them away from someone else."""
+    """A reviewer may take an unowned task of their team or give up their own; only an admin
+    gives tasks to other people or takes them away from someone else."""
     if actor.role == "admin":
         return True
+    if not may_change(task, actor):
+        return False
     if user is None:
         return task.owner_id in (None, actor.id)
-    return user.id == actor.id
+    return user.id == actor.id and task.owner_id in (None, actor.id)
 
 
 def assign(
@@ -146,7 +164,10 @@ def assign(
 ) -> Task:
     """Give `task` to `user` (None: to nobody). `actor` None is the product itself."""
     if actor is not None and not may_assign(task, user, actor):
-        raise TaskForbidden("Only an admin assigns tasks to other people.")
+        check_may_change(task, actor)
+        raise TaskForbidden(
+            "Only an admin assigns tasks to other people or takes them from their owner."
+        )
     now = now or _now()
     if user is not None and not user.active:
         raise TaskInputError("owner", f"{user.name} is not active.")
@@ -169,6 +190,7 @@ def set_priority(
     now: datetime | None = None,
 ) -> Task:
     """Re-time the task from its creation; a due time that would be past counts from now."""
+    check_may_change(task, actor)
     if priority not in PRIORITIES:
         raise TaskInputError("priority", f"{priority!r} is not one of {', '.join(PRIORITIES)}.")
     now = now or _now()
@@ -200,6 +222,7 @@ def set_priority(
 def add_note(
     session: Session, task: Task, actor: User | None, text: str, now: datetime | None = None
 ) -> Task:
+    check_may_change(task, actor)
     if not text.strip():
         raise TaskInputError("text", "A note needs some text.")
     now = now or _now()
@@ -218,6 +241,8 @@ def merge(
     now: datetime | None = None,
 ) -> Task:
     """`source` becomes a duplicate of `target`; its feedback (and readers) move over."""
+    check_may_change(source, actor)
+    check_may_change(target, actor)
     now = now or _now()
     if source.id == target.id:
         raise TaskInputError("into", "A task cannot be merged into itself.")
