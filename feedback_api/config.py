@@ -153,8 +153,9 @@ class Settings(BaseSettings):
     )
     dashboard_signin_limit: str = Field(
         "10/minute;50/hour",
-        description="Sign-in attempts one client, and separately one account name, may make "
-        "on the dashboard, in Flask-Limiter notation.",
+        description="Failed sign-in attempts one client may make on the dashboard, in all "
+        "and on one account name, in Flask-Limiter notation. Counted per client, so failing "
+        "on purpose from elsewhere locks nobody else out of their account.",
     )
     dashboard_page_size: int = Field(
         50, ge=10, le=500, description="Tasks per page of the dashboard's queue."

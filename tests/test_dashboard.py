@@ -161,6 +161,25 @@ def test_sign_in_attempts_are_rate_limited(published_site, sqlite_url):
     app.extensions["store"].dispose()
 
 
+def test_failing_on_purpose_elsewhere_locks_nobody_out(published_site, sqlite_url):
+    # The attacker knows the name and fails until refused; the owner, elsewhere, signs in.
+    app = app_with(published_site, sqlite_url, dashboard_signin_limit="3/hour")
+    add_user(app.extensions["store"], "ana")
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert [sign_in(attacker, "ana", "wrong").status_code for _ in range(4)][-1] == 429
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert sign_in(owner, "ana").status_code == 303
+    # And signing in is not an attempt that counts: the owner can do it again and again.
+    for _ in range(4):
+        owner.post(
+            "/dashboard/sign-out", data={"csrf_token": csrf_of(owner.get("/dashboard/").text)}
+        )
+        assert sign_in(owner, "ana").status_code == 303
+    app.extensions["store"].dispose()
+
+
 def test_an_idle_session_expires(published_site, sqlite_url):
     app = app_with(published_site, sqlite_url, dashboard_idle_minutes=1)
     add_user(app.extensions["store"], "ana")

@@ -121,7 +121,15 @@ def _signin_limit() -> str:
 
 
 def _account_key() -> str:
-    return "account:" + request.form.get("name", "").strip().lower()[:100]
+    # An account's attempts count per client: keyed by the name alone, anyone who knows a
+    # name could lock its owner out by failing on purpose from elsewhere.
+    name = request.form.get("name", "").strip().lower()[:100]
+    return f"account:{name}:{client_key()}"
+
+
+def _failed(response) -> bool:
+    """Only refused attempts count against the limits: signing in costs nothing."""
+    return response.status_code == 401
 
 
 @bp.get("/")
@@ -137,8 +145,12 @@ def index():
 
 
 @bp.post("/sign-in")
-@limiter.limit(_signin_limit, key_func=client_key, scope="dashboard-signin-client")
-@limiter.limit(_signin_limit, key_func=_account_key, scope="dashboard-signin-account")
+@limiter.limit(
+    _signin_limit, key_func=client_key, scope="dashboard-signin-client", deduct_when=_failed
+)
+@limiter.limit(
+    _signin_limit, key_func=_account_key, scope="dashboard-signin-account", deduct_when=_failed
+)
 def sign_in():
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
