@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.review_fixtures import reviewers, send  # noqa: F401  (fixture)
+from tests.review_fixtures import cli, reviewers, send  # noqa: F401  (fixture)
 from tests.test_dashboard import add_task, add_user, csrf_of, sign_in
 
 HUGE = ("99999999999999999999999", str(2**63), str(2**31))  # SQLite overflow, PG int4
@@ -119,3 +119,41 @@ def test_huge_ids_in_the_dashboard_are_themed_pages_never_500(client, app, huge)
     )
     assert bulk.status_code == 303
     assert "Assigned 1 task." in client.get("/dashboard/").text
+
+
+def test_a_reviewer_write_on_a_locked_store_is_503_with_retry_after(
+    published_site, sqlite_url, caplog
+):
+    # Another writer holds the SQLite file past the busy timeout (as a full disk or a lost
+    # PostgreSQL would refuse a write): a retryable 503, not a 500 with a traceback.
+    import sqlite3
+
+    from tests.test_dashboard import app_with
+
+    app = app_with(published_site, sqlite_url)
+    client = app.test_client()
+    store = app.extensions["store"]
+    add_user(store, "ana")
+    task_id = add_task(store)
+    token = cli(app, "tokens", "create", "ana").strip()
+    sign_in(client, "ana")
+    form_token = csrf_of(client.get(f"/dashboard/tasks/{task_id}").text)
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        api = client.post(
+            f"/api/v1/tasks/{task_id}/notes",
+            json={"text": "while locked"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        page = client.post(
+            f"/dashboard/tasks/{task_id}/note", data={"note": "x", "csrf_token": form_token}
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert api.status_code == 503 and api.json["error"]["code"] == "store_unavailable"
+    assert api.headers["Retry-After"] == "5"
+    assert page.status_code == 503 and "Try again in a moment" in page.text
+    assert "Traceback" not in caplog.text and "INSERT" not in caplog.text
+    store.dispose()

@@ -6,7 +6,10 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from feedback_api.http.errors import log_store_unavailable
 
 from . import bp, csrf
 
@@ -78,6 +81,17 @@ def http_error_page(exc: HTTPException):
     if exc.code == 404:
         return not_found(exc)
     return error_page(exc.code or 500, exc.name, exc.description or "")
+
+
+@bp.errorhandler(OperationalError)
+def store_unavailable(exc: OperationalError):
+    log_store_unavailable(current_app, exc)
+    page, status = error_page(
+        503,
+        "Try again in a moment",
+        "The store is busy or unreachable, so nothing was changed. Reload in a few seconds.",
+    )
+    return page, status, {"Retry-After": "5"}
 
 
 @bp.errorhandler(Exception)

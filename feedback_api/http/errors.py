@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 # Every error code the API can answer, with its status and when it happens. The OpenAPI
@@ -108,6 +109,11 @@ def _site_not_found(app: Flask):
     return Response(body, status=404, mimetype="text/html")
 
 
+def log_store_unavailable(app: Flask, exc: OperationalError) -> None:
+    reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
+    app.logger.warning("Store unavailable on %s %s: %s", request.method, request.path, reason)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
@@ -145,6 +151,18 @@ def register_error_handlers(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
         return error_response(status, _HTTP_CODES.get(status, "http_error"), message, None, headers)
+
+    @app.errorhandler(OperationalError)
+    def _store_unavailable(exc: OperationalError):
+        # The store is locked, full or unreachable: the client may retry, and nothing of
+        # the request was kept (its transaction rolled back). One line in the log, no SQL.
+        log_store_unavailable(app, exc)
+        return error_response(
+            503,
+            "store_unavailable",
+            "The store is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
