@@ -267,6 +267,12 @@ class Settings(BaseSettings):
         description="Attempts to deliver one mail (waits double from 1 minute up to 6 hours "
         "between them) before it is dropped.",
     )
+    min_free_disk_mb: int = Field(
+        64,
+        ge=0,
+        description="`/readyz` answers not ready when the disk of a SQLite store has less "
+        "free space than this: a load balancer sends no traffic where every write would fail.",
+    )
     sweep_interval_seconds: int = Field(
         60,
         ge=0,

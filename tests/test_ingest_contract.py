@@ -269,3 +269,22 @@ def test_health_ready_and_metrics(client):
     assert 'tideway_feedback_rejected_total{code="validation_failed"} 1.0' in metrics
     assert 'route="/api/v1/feedback",status="201"' in metrics
     assert "tideway_http_request_duration_seconds_bucket" in metrics
+
+
+def test_readyz_is_not_ready_when_the_store_s_disk_is_nearly_full(published_site, sqlite_url):
+    # Every write would fail there: a load balancer should send the traffic elsewhere.
+    import shutil
+    from pathlib import Path
+
+    from tests.test_dashboard import app_with
+
+    folder = Path(sqlite_url.removeprefix("sqlite:///")).parent
+    free_mb = shutil.disk_usage(folder).free // 2**20
+    roomy = app_with(published_site, sqlite_url, min_free_disk_mb=max(free_mb - 1024, 0))
+    assert roomy.test_client().get("/readyz").status_code == 200
+    full = app_with(published_site, sqlite_url, min_free_disk_mb=free_mb + 1024)
+    answer = full.test_client().get("/readyz")
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "store_unavailable"
+    assert "MB free" in answer.json["error"]["message"] and "Retry-After" in answer.headers
+    for app in (roomy, full):
+        app.extensions["store"].dispose()
