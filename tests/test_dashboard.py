@@ -3,6 +3,8 @@ roles, escaping of what readers wrote, and the headers every page carries."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -479,11 +481,13 @@ def test_insights_csv_neutralises_formulas_and_needs_sign_in(client, store, publ
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    lines = response.text.splitlines()
-    assert lines[0].startswith("page,ratings,helpful,helpful_share")
-    assert any(line.startswith("'=cmd|' /C calc'!A0,1,0,0.0,") for line in lines)
-    assert not any(line.startswith(("=", '"=')) for line in lines)
-    assert "quickstart/,2,1,0.5" in response.text
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0][:4] == ["page", "ratings", "helpful", "helpful_share"]
+    assert ["'=cmd|' /C calc'!A0", "1", "0", "0.0"] in [r[:4] for r in rows]
+    assert not any(cell.lstrip().startswith("=") for row in rows for cell in row)
+    assert ["quickstart/", "2", "1", "0.5"] in [r[:4] for r in rows]
+    # Every cell is quoted in the file itself, as spreadsheet-safe exports should be.
+    assert all(line.startswith('"') for line in response.text.splitlines())
     assert client.get("/dashboard/insights/nope.csv").status_code == 404
 
 

@@ -66,10 +66,15 @@ def test_helpfulness_by_page_with_trend(app, client, reviewers):
 def test_did_the_fix_fix_it(app, client, reviewers):
     task_id = send(client, page="quickstart/")["task_id"]
     ratings(app, "quickstart/", "0.1", 2, 8, NOW - timedelta(days=5))
-    resolve = {"action": "resolve", "fixed_in_version": "0.2", "fix_url": "https://git.example/1"}
-    client.post(f"/api/v1/tasks/{task_id}/transitions", json=resolve, headers=reviewers.auth("ana"))
+    # Fixed in place: the same published version, republished (a resolution names a
+    # version the site has).
+    resolve = {"action": "resolve", "fixed_in_version": "0.1", "fix_url": "https://git.example/1"}
+    done = client.post(
+        f"/api/v1/tasks/{task_id}/transitions", json=resolve, headers=reviewers.auth("ana")
+    )
+    assert done.status_code == 200, done.json
     after_the_fix = datetime.now(UTC) + timedelta(minutes=1)  # NOW is when the module loaded
-    ratings(app, "quickstart/", "0.2", 8, 2, after_the_fix)
+    ratings(app, "quickstart/", "0.1", 8, 2, after_the_fix)
     until = quote((after_the_fix + timedelta(days=1)).isoformat())
     [row] = report(client, reviewers, f"fixes?until={until}").json["rows"]
     assert row["task_id"] == task_id
@@ -146,4 +151,9 @@ def test_neutralise_cells():
     assert [neutralise(v) for v in ("=1+1", "+1", "-2", "@x", "\tx", "ok", -2, 0.5, None)] == [
         "'=1+1", "'+1", "'-2", "'@x", "'\tx", "ok", "-2", "0.5", ""]  # fmt: skip
     assert to_csv([]) == ""
-    assert to_csv([], ["a", "b"]) == "a,b\r\n"
+    assert to_csv([], ["a", "b"]) == '"a","b"\r\n'
+    # Leading blanks do not hide a formula; every cell is quoted, so a separator or a line
+    # break in a reader's text stays inside its cell.
+    assert neutralise("  =HYPERLINK(1)") == "'  =HYPERLINK(1)"
+    row = {"comment": 'one, "two"\n=three'}
+    assert to_csv([row]) == '"comment"\r\n"one, ""two""\n=three"\r\n'

@@ -158,6 +158,7 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                     fix_url=_checked_url(form.get("fix_url", "")),
                     public_url=_settings().public_url,
                     policy=_policy(),
+                    published=current_app.extensions["review"].published_versions(),
                 )
                 return f"Task #{task_id} is resolved; readers who asked will be told."
             if action == "assign":

@@ -221,6 +221,7 @@ def transition(task_id: int):
             data.fix_url,
             public_url=_settings().public_url,
             policy=review.policy,
+            published=review.published_versions(),
         ),
     )
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from feedback_api.ingest.catalog import CatalogUnavailable
+
 from .core import triage
 from .core.policy import OwnerRule, TriagePolicy, load_owners, load_policy
 from .intake import IntakeContext, attach_amended, attach_rows, page_facts
@@ -23,6 +25,15 @@ class ReviewContext:
     intake: IntakeContext
     _teams: dict = field(default_factory=dict)
     _teams_at: float = 0.0
+
+    def published_versions(self) -> list[str]:
+        """Version names and aliases of the published site; empty when it cannot be read."""
+        catalog = self.intake.catalog
+        try:
+            entries = catalog.versions() if catalog is not None else []
+        except CatalogUnavailable:
+            return []
+        return [name for e in entries for name in (e["version"], *e.get("aliases", []))]
 
     def attach_amended(self, conn, row: dict) -> int | None:
         """The ingest's hook for an amended submission: the task it is (now) on."""

@@ -362,7 +362,8 @@ def neutralise(value) -> str:
     if isinstance(value, bool | int | float):
         return str(value)
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    # Spreadsheets skip leading blanks before deciding that a cell is a formula.
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA_START) else text
 
 
 # The columns of each report after its group column, so an empty CSV still has its header.
@@ -425,7 +426,8 @@ def to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
     if not rows and not columns:
         return ""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    # Every cell quoted: a separator or line break in a reader's text stays in its cell.
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns or list(rows[0]))
     for row in rows:
         writer.writerow([neutralise(v) for v in row.values()])

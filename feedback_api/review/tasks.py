@@ -6,6 +6,7 @@ The reviewer API (review.py) and the dashboard call these with a session inside
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,9 +67,11 @@ def transition(
     *,
     public_url: str = "http://127.0.0.1:8000/",
     policy: TriagePolicy | None = None,
+    published: Collection[str] = (),
     now: datetime | None = None,
 ) -> Task:
-    """Move the task by `action`; IllegalTransition (409) when its state does not allow it."""
+    """Move the task by `action`; IllegalTransition (409) when its state does not allow it.
+    A resolution names one of the `published` versions (when the site can be read)."""
     check_may_change(task, actor)
     now = now or _now()
     if action == "duplicate":
@@ -78,6 +81,13 @@ def transition(
     if action == "resolve":
         if not fixed_in_version:
             raise TaskInputError("fixed_in_version", "Say which version has the fix.")
+        # It goes into readers' mail and exports: a version of the site, nothing else.
+        if published and fixed_in_version not in published:
+            raise TaskInputError(
+                "fixed_in_version",
+                f"{fixed_in_version!r} is not a published version; "
+                f"choose one of {', '.join(published)}.",
+            )
         if not fix_url:
             raise TaskInputError("fix_url", "Link the change that fixes it.")
     # Conditional on the state we read: of two reviewers acting at once, one wins.
