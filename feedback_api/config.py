@@ -7,6 +7,7 @@ cannot exist without being documented (tests/test_docs.py holds the docs to it).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -222,6 +223,15 @@ class Settings(BaseSettings):
     def _check_database_url(cls, url: str) -> str:
         if not url.startswith(("sqlite://", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(url).port  # noqa: B018 - parses the URL, the port included
+        except Exception:
+            # Not the parser's message: it may quote the URL, password and all.
+            raise ValueError(
+                "is not a database URL like postgresql+psycopg://user@host:5432/db"
+            ) from None
         return url
 
     # -- Review work: triage, SLA, the sweep and the readers' mail (feedback_api/review/tasks.py) --
@@ -306,16 +316,46 @@ def served_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
+# Settings whose value is a secret: a configuration error names them but never shows them.
+SECRET_SETTINGS = frozenset({"secret_key", "smtp_password"})
+# Settings that are URLs and may carry a password (`scheme://user:password@host`): a
+# configuration error shows them with the password masked.
+URL_SETTINGS = frozenset({"database_url", "rate_limit_storage", "site_url", "public_url"})
+_URL_PASSWORD = re.compile(r"(?P<head>//[^/@:]*:)[^@]*@")
+
+
+def redact_url(url: str) -> str:
+    """`url` with the password of its user part replaced by `***`."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", url)
+
+
+def _shown_input(name: str, value: Any) -> str:
+    if name in SECRET_SETTINGS:
+        return " (the value is not shown: it is a secret)"
+    if name not in Settings.model_fields:
+        return ""  # a whole-model error: its input is every setting, secrets included
+    if name in URL_SETTINGS and isinstance(value, str):
+        return f" (got {redact_url(value)!r})"
+    return f" (got {value!r})"
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read the environment (and explicit overrides); raise ConfigError naming a bad setting."""
+    """Read the environment (and explicit overrides); raise ConfigError naming a bad setting.
+
+    The message shows a rejected value, except a secret's (`SECRET_SETTINGS`) and the
+    password of a URL (`URL_SETTINGS`): start-up output ends up in logs and in tickets.
+    """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
+        for err in exc.errors(include_url=False, include_input=True):
             name = str(err["loc"][0]) if err["loc"] else "?"
             shown = f"{ENV_PREFIX}{name.upper()}"
-            problems.append(f"{shown}: {err['msg']} (got {err.get('input')!r})")
+            message = err["msg"]
+            if name in SECRET_SETTINGS or name in URL_SETTINGS:
+                message = redact_url(message)
+            problems.append(f"{shown}: {message}{_shown_input(name, err.get('input'))}")
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 

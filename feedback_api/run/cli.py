@@ -24,6 +24,23 @@ def register(app: Flask) -> None:
         store.upgrade(url, revision)
         click.echo(f"Database at {_redacted(url)} is at {revision}.")
 
+    @app.cli.command("check")
+    @click.option("--deploy", is_flag=True, help="Also check what is unsafe on a server.")
+    def check(deploy: bool) -> None:
+        """Check the configuration; with --deploy, what is unsafe to serve (one line per
+        finding: id, problem, fix). Exits 1 when a finding is an error (tideway.E...)."""
+        from . import deploy_check
+
+        # The settings were read to build this app: an invalid one never gets here.
+        click.echo("Configuration is valid.")
+        if not deploy:
+            return
+        findings = deploy_check.run_checks(current_app.config["SETTINGS"])
+        for line in deploy_check.report(findings):
+            click.echo(line)
+        if any(f.is_error for f in findings):
+            sys.exit(1)
+
     _register_review(app)
     _register_mail(app)
 

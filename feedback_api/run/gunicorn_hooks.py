@@ -27,6 +27,7 @@ def when_ready(server) -> None:
     from feedback_api.config import load_settings
 
     settings = load_settings()
+    _log_deploy_findings(server, settings)
     if settings.writer_process:
         _start_writer(server)
     if os.environ.get(SWEEP_FLAG) != "1":
@@ -38,6 +39,14 @@ def when_ready(server) -> None:
     loop = _spawn([sys.executable, "-m", "feedback_api.run.sweep_loop"])
     _children.append(loop)
     server.log.info("SLA sweep and mail every %s s (pid %s)", interval, loop.pid)
+
+
+def _log_deploy_findings(server, settings) -> None:
+    """What `flask --app feedback_api check --deploy` finds, one log line each."""
+    from feedback_api.run.deploy_check import run_checks
+
+    for finding in run_checks(settings):
+        (server.log.error if finding.is_error else server.log.warning)(finding.line())
 
 
 def _spawn(command: list[str]) -> subprocess.Popen:

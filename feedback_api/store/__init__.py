@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 2})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -33,6 +35,38 @@ def make_engine(url: str) -> Engine:
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )
+
+
+# The store holds reviewers' password hashes and readers' addresses: owner-only.
+PRIVATE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable and writable by its owner only, before SQLite does
+    (which would use 0644 less the umask). SQLite gives its -wal and -shm the file's mode."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+    except OSError:
+        pass  # it exists (make_private's job), or SQLite reports the problem on first use
+
+
+def make_private(url: str) -> list[Path]:
+    """Take group and other access away from the SQLite file of `url` and its -wal, -shm
+    and -journal (a store made by an older version); return the files changed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return []
+    changed = []
+    for suffix in SQLITE_COMPANIONS:
+        path = Path(parsed.database + suffix)
+        try:
+            if path.stat().st_mode & 0o077:
+                path.chmod(PRIVATE_MODE)
+                changed.append(path)
+        except OSError:
+            continue  # absent, or not ours to change (the deploy check names it)
+    return changed
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -71,7 +105,9 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (creating a SQLite file if needed)."""
+    """Bring the database at `url` to `revision` (creating a SQLite file if needed, readable
+    by its owner only; an existing one is made so)."""
+    make_private(url)
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -80,3 +116,4 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(cfg, revision)
     finally:
         engine.dispose()
+    make_private(url)  # the -wal and -shm SQLite made meanwhile, should any remain
