@@ -266,6 +266,13 @@ class Settings(BaseSettings):
         description="Attempts to deliver one mail (waits double from 1 minute up to 6 hours "
         "between them) before it is dropped.",
     )
+    mail_daily_cap: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description='Mails to one reader\'s address (confirmation, acknowledgement, "fixed") '
+        "in any 24 hours; more are dropped unsent, with `cap` as their error.",
+    )
     sweep_interval_seconds: int = Field(
         60,
         ge=0,
