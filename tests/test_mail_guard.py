@@ -5,6 +5,7 @@ gets more than `mail_daily_cap` reader mails in a day."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,3 +177,15 @@ def test_the_address_key_is_case_insensitive_and_keyed():
     )
     plain = __import__("hashlib").sha256(b"casey@example.com").hexdigest()
     assert notify.address_key(b"k1", "casey@example.com") != plain
+
+
+def test_the_confirm_page_posts_to_a_server_built_url_under_a_strict_csp(client):
+    page = client.get("/api/v1/confirm/javascript:alert(document.domain)")
+    assert page.status_code == 200
+    action = re.search(r'<form method="post" action="([^"]*)"', page.text).group(1)
+    assert action == "/api/v1/confirm/javascript:alert(document.domain)"
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the token is the URL
+    assert not re.search(r"<script|\sstyle=|\son[a-z]+=", page.text)
+    assert client.post("/api/v1/confirm/javascript:alert(1)").status_code == 404
