@@ -283,6 +283,13 @@ class Settings(BaseSettings):
         description="`/readyz` answers not ready when the disk of a SQLite store has less "
         "free space than this: a load balancer sends no traffic where every write would fail.",
     )
+    mail_daily_cap: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description='Mails to one reader\'s address (confirmation, acknowledgement, "fixed") '
+        "in any 24 hours; more are dropped unsent, with `cap` as their error.",
+    )
     sweep_interval_seconds: int = Field(
         60,
         ge=0,

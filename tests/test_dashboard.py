@@ -386,8 +386,12 @@ def test_a_task_is_worked_from_new_to_resolved_with_an_audit_trail(client, store
         assert (row.state, row.fixed_in_version, row.owner_id) == (
             "resolved", published_site.current, uid
         )  # fmt: skip
-        mail = db.scalars(select(Outbox).where(Outbox.task_id == task)).one()
+        confirmation, mail = db.scalars(
+            select(Outbox).where(Outbox.task_id == task).order_by(Outbox.id)
+        ).all()
         assert mail.to_address == "reader@example.invalid" and mail.kind == "resolved"
+        # The address was never confirmed: the note waits for the reader's confirmation.
+        assert confirmation.kind == "confirm" and mail.held and not confirmation.held
     kinds = [(k, f, t) for k, f, t, _ in events_of(store, task)]
     assert kinds == [
         ("state", "new", "triaged"),

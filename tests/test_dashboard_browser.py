@@ -493,6 +493,15 @@ def test_a_reviewer_works_a_task_from_new_to_resolved_and_the_reader_is_told(
     # The mail loop `make serve` runs, pointed at the test's SMTP server.
     flask_cli(live_server, "sla", "sweep", TIDEWAY_SMTP_HOST="127.0.0.1",
               TIDEWAY_SMTP_PORT=str(smtp_inbox.port))  # fmt: skip
+    # A new address: the note waits until the reader confirms, by the link in the first mail.
+    [confirmation] = [m for m in smtp_inbox.messages if m["To"] == "api-reader@example.com"]
+    assert confirmation["Subject"] == "Confirm that you want mail about this page"
+    [link] = [w for w in confirmation.get_content().split() if "/api/v1/confirm/" in w]
+    page.goto(live_server.url + "/api/v1/confirm/" + link.split("/api/v1/confirm/", 1)[1])
+    page.get_by_role("button", name="Confirm that you want mail about this page").click()
+    page.get_by_role("heading", name="Confirmed").wait_for()
+    flask_cli(live_server, "sla", "sweep", TIDEWAY_SMTP_HOST="127.0.0.1",
+              TIDEWAY_SMTP_PORT=str(smtp_inbox.port))  # fmt: skip
     resolved = [m for m in smtp_inbox.messages if m["To"] == "api-reader@example.com"
                 and m["Subject"] == "The page you told us about is fixed"]  # fmt: skip
     assert len(resolved) == 1

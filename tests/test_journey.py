@@ -192,15 +192,17 @@ def test_the_tutorial_walks_reader_task_reviewer_mail_reader(tmp_path, browser, 
         page.locator(".tideway-thanks").wait_for(state="visible")
         shot(page, "reader-is-thanked")
 
-        # 3. The acknowledgement waits in the outbox.
+        # 3. A new address: the confirmation waits in the outbox, the acknowledgement after it.
+        confirm_subject = "Confirm that you want mail about this page"
         deadline = time.monotonic() + 15
-        while "We got your feedback" not in (waiting := tutorial.run("mail outbox")):
+        while confirm_subject not in (waiting := tutorial.run("mail outbox")):
             assert time.monotonic() < deadline, waiting
             tutorial.done -= 1  # the widget's follow-up may still be on its way: again
             time.sleep(0.5)
         assert f"To: {READER}" in waiting, waiting
-        assert "We got your feedback on “Tutorial”" in waiting, waiting
+        assert "We got your feedback" not in waiting, waiting
         assert f"{base}0.1/quickstart/" in waiting and f"{base}api/v1/unsubscribe/" in waiting
+        assert f"{base}api/v1/confirm/" in waiting, waiting
 
         # 4. The sink, then make serve again, pointed at it: the acknowledgement leaves.
         sink_command, sink_proc = tutorial.start("aiosmtpd")
@@ -215,6 +217,14 @@ def test_the_tutorial_walks_reader_task_reviewer_mail_reader(tmp_path, browser, 
         assert lines[-1] == f"Mail: sent to 127.0.0.1:{sink_port} every 1 s."
         services.wait_for_http(f"{base}healthz", proc=proc)
         gates.record_run(LEDGER, serve_command, 0, TUTORIAL)
+        confirmation = sink.wait_for(confirm_subject)
+        assert confirmation["To"] == READER
+        [confirm] = [link for link in links(confirmation) if "/api/v1/confirm/" in link]
+        assert confirm.startswith(base), confirm
+        page.goto(confirm)
+        shot(page, "confirm-page")
+        page.get_by_role("button", name=confirm_subject).click()
+        page.get_by_role("heading", name="Confirmed").wait_for()
         ack = sink.wait_for("We got your feedback")
         assert ack["To"] == READER and ack["Date"]
 

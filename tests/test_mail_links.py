@@ -72,7 +72,20 @@ def test_the_readers_mail_links_to_the_served_address(mailing_server, published_
     before = time.time()
     send_mail_round(mailing_server)
 
-    [ack] = smtp.inbox.to(READER)
+    # A new address: first the confirmation, whose links answer too; the reader confirms.
+    [confirmation] = smtp.inbox.to(READER)
+    found = links(confirmation.get_payload(decode=True).decode())
+    [confirm] = [link for link in found if "/api/v1/confirm/" in link]
+    for link in found:
+        assert link.startswith(base), f"{link} is not on the served address {base}"
+        with urllib.request.urlopen(link, timeout=10) as response:
+            assert response.status == 200, link
+    confirmed = urllib.request.Request(confirm, data=b"", method="POST")
+    with urllib.request.urlopen(confirmed, timeout=10) as response:
+        assert response.status == 200
+    send_mail_round(mailing_server)
+
+    [_, ack] = smtp.inbox.to(READER)
     assert ack["Message-ID"].startswith("<tideway-outbox-")
     assert ack["Date"], "the mail has no Date: header"
     assert abs(parsedate_to_datetime(ack["Date"]).timestamp() - before) < 60

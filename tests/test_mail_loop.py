@@ -1,6 +1,7 @@
 """The closed loop by mail, against a real SMTP server (aiosmtpd) on 127.0.0.1: the
-acknowledgement, the resolution note, unsubscribe without sign-in, SMTP down and back,
-nothing sent twice, addresses deleted once the task is closed and the reader told."""
+confirmation of a new address, the acknowledgement, the resolution note, unsubscribe without
+sign-in, SMTP down and back, nothing sent twice, addresses deleted once the task is closed
+and the reader told."""
 
 from __future__ import annotations
 
@@ -83,13 +84,37 @@ def unsubscribe_link(message) -> str:
     return "".join(message["List-Unsubscribe"].split()).strip("<>")
 
 
+def sendable(app) -> list[Outbox]:
+    """The outbox without the mail held until its address is confirmed."""
+    return [row for row in outbox_rows(app) if not row.held]
+
+
+def confirm_link(message) -> str:
+    text = message.get_payload(decode=True).decode()
+    [link] = [word for word in text.split() if "/api/v1/confirm/" in word]
+    return link
+
+
+def confirm_by_mail(app, client, smtp, address: str = READER) -> None:
+    """As the reader does it: the confirmation arrives, they follow its link and press the
+    button on the page it opens."""
+    deliver(app, smtp.port)
+    [mail] = [m for m in smtp.inbox.to(address) if m["Subject"].startswith("Confirm")]
+    path = "/" + confirm_link(mail).removeprefix(SITE)
+    page = client.get(path)
+    assert page.status_code == 200 and b'<form method="post"' in page.data
+    assert client.post(path).status_code == 200
+
+
 def test_acknowledgement_and_resolution_reach_the_reader_once(app, client, reviewers, smtp):
     task_id = send(client, page="quickstart/", email=READER, notify=True,
                    comment="Step 3 fails")["task_id"]  # fmt: skip
     send(client, page="quickstart/", reader="10.0.0.2")  # no address: nothing to send
+    confirm_by_mail(app, client, smtp)  # a new address: first the confirmation, once
     assert deliver(app, smtp.port) == {"sent": 1, "failed": 0, "dropped": 0}
     assert deliver(app, smtp.port) == {"sent": 0, "failed": 0, "dropped": 0}  # never twice
-    [ack] = smtp.inbox.to(READER)
+    [confirmation, ack] = smtp.inbox.to(READER)
+    assert confirmation["Subject"] == "Confirm that you want mail about this page"
     assert "We got your feedback" in ack["Subject"]
     assert "A person on the documentation team will look at it" in ack.get_payload()
     assert ack["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -123,7 +148,7 @@ def test_smtp_down_then_back_loses_nothing_and_sends_once(app, client, reviewers
     send(client, page="quickstart/", email=READER, notify=True)
     first = deliver(app, port)
     assert first == {"sent": 0, "failed": 1, "dropped": 0}
-    [row] = outbox_rows(app)
+    [row] = sendable(app)  # the confirmation; the acknowledgement waits for it
     assert row.attempts == 1 and row.sent_at is None and "Error" in row.last_error
     wait = row.next_attempt_at - datetime.now(UTC)
     assert timedelta(seconds=50) < wait <= timedelta(minutes=1)
@@ -137,7 +162,7 @@ def test_smtp_down_then_back_loses_nothing_and_sends_once(app, client, reviewers
         assert len(server.inbox.to(READER)) == 1
     finally:
         server.stop()
-    [row] = outbox_rows(app)
+    [row] = sendable(app)
     assert row.sent_at is not None and row.attempts == 2
 
 
@@ -150,12 +175,12 @@ def test_retries_double_and_give_up_after_the_last_attempt(app, client, reviewer
     waits = []
     for _ in range(3):
         result = notify.deliver(engine, settings, now)
-        [row] = outbox_rows(app)
+        [row] = sendable(app)
         waits.append(row.next_attempt_at - now)
         now = row.next_attempt_at
     assert result == {"sent": 0, "failed": 0, "dropped": 1}
     assert waits[:2] == [timedelta(minutes=1), timedelta(minutes=2)]
-    assert outbox_rows(app)[0].dropped_at is not None
+    assert sendable(app)[0].dropped_at is not None
 
 
 def test_two_senders_at_once_send_each_mail_once(app, client, reviewers, smtp):
@@ -209,5 +234,6 @@ def test_an_address_added_by_amending_gets_the_acknowledgement(app, client, revi
                          json={"email": READER, "notify": True})  # fmt: skip
     assert patch.status_code == 200, patch.json
     client.patch(f"/api/v1/feedback/{created['id']}", headers=headers, json={"comment": "more"})
+    confirm_by_mail(app, client, smtp)
     assert deliver(app, smtp.port)["sent"] == 1  # once, though amended twice
-    assert len(smtp.inbox.to(READER)) == 1
+    assert len(smtp.inbox.to(READER)) == 2  # the confirmation, then the acknowledgement

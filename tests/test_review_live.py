@@ -86,14 +86,24 @@ def test_serve_routes_feedback_mails_the_reader_and_stops_cleanly(published_site
         status, queue = call(f"{base}/api/v1/tasks?state=new", token=token)
         assert status == 200 and [t["id"] for t in queue["items"]] == [created["task_id"]]
         assert queue["items"][0]["owner"] == "ana"
-        # The loop in the background sends the acknowledgement within a round or two.
-        assert wait_for(lambda: len(smtp.inbox.to(READER)) == 1), "no acknowledgement"
+        # The loop in the background sends the confirmation within a round or two; the reader
+        # confirms with the button on the page its link opens, and the acknowledgement follows.
+        assert wait_for(lambda: len(smtp.inbox.to(READER)) == 1), "no confirmation"
+        text = smtp.inbox.to(READER)[0].get_payload(decode=True).decode()
+        [confirm] = [word for word in text.split() if "/api/v1/confirm/" in word]
+        with urllib.request.urlopen(confirm, timeout=10) as page:
+            assert page.status == 200
+        confirmed = urllib.request.Request(confirm, data=b"", method="POST")
+        with urllib.request.urlopen(confirmed, timeout=10) as page:
+            assert page.status == 200
+        assert wait_for(lambda: len(smtp.inbox.to(READER)) == 2), "no acknowledgement"
+        assert "We got your feedback" in smtp.inbox.to(READER)[1]["Subject"]
         status, _ = call(f"{base}/api/v1/tasks/{created['task_id']}/transitions",
                          {"action": "resolve", "fixed_in_version": "0.1",
                           "fix_url": "https://git.example/c/1"}, token)  # fmt: skip
         assert status == 200
-        assert wait_for(lambda: len(smtp.inbox.to(READER)) == 2), "no resolution note"
-        note = smtp.inbox.to(READER)[1].get_payload()
+        assert wait_for(lambda: len(smtp.inbox.to(READER)) == 3), "no resolution note"
+        note = smtp.inbox.to(READER)[2].get_payload()
         assert f"{base}/0.1/quickstart/" in note
         loop = [
             p

@@ -9,7 +9,7 @@ from feedback_api.review import notify
 from feedback_api.store import alembic_config, make_engine
 from feedback_api.store.models import Base
 
-REVIEW_TABLES = ("users", "api_tokens", "tasks", "task_events", "outbox")
+REVIEW_TABLES = ("users", "api_tokens", "tasks", "task_events", "outbox", "mail_addresses")
 
 
 def test_migration_creates_the_review_tables_as_the_models_declare(store_url):

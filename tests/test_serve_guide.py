@@ -105,9 +105,10 @@ def test_serve_says_where_the_dashboard_is_who_can_sign_in_and_where_mail_goes(t
             assert response.status == 201
         waiting = shell(read_outbox, repo, env)
         assert "No SMTP server is set (TIDEWAY_SMTP_HOST)" in waiting
+        # A new address: what waits is the confirmation; the acknowledgement waits for it.
         assert f"To: {READER}" in waiting
-        assert "Subject: We got your feedback on" in waiting
-        assert "A person on the documentation team will look at it" in waiting
+        assert "Subject: Confirm that you want mail about this page" in waiting
+        assert f"{base}api/v1/confirm/" in waiting
         assert f"{base}0.1/quickstart/" in waiting and f"{base}api/v1/unsubscribe/" in waiting
         assert "1 mail(s) waiting in the outbox." in waiting
     finally:

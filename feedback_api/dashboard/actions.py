@@ -74,7 +74,7 @@ def preview_resolution(task_id: int, version: str, fix_url: str) -> dict:
                 .where(Task.id == task_id)
                 .values(fixed_in_version=version or None, fix_url=fix_url or None)
             )
-            count = notify.enqueue_resolved(conn, task_id, _settings().public_url, _now())
+            count = notify.enqueue_resolved(conn, task_id, _reader_mail(), _now())
             mail = conn.execute(
                 select(Outbox.subject, Outbox.body, Outbox.unsubscribe_url)
                 .where(Outbox.task_id == task_id, Outbox.kind == "resolved")
@@ -95,6 +95,10 @@ def preview_resolution(task_id: int, version: str, fix_url: str) -> dict:
         "subject": mail.subject if mail else "",
         "body": body,
     }
+
+
+def _reader_mail() -> notify.ReaderMail:
+    return current_app.extensions["review"].intake.mail
 
 
 def _now():
@@ -143,7 +147,7 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                     step,
                     me,
                     text,
-                    public_url=_settings().public_url,
+                    mail=_reader_mail(),
                     policy=_policy(),
                 )
                 return f"Task #{task_id} is now {task.state.replace('_', ' ')}."
@@ -156,7 +160,7 @@ def perform(task_id: int, action: str, form, actor: User) -> str:
                     text,
                     fixed_in_version=form.get("fixed_in_version", "").strip()[:64] or None,
                     fix_url=_checked_url(form.get("fix_url", "")),
-                    public_url=_settings().public_url,
+                    mail=_reader_mail(),
                     policy=_policy(),
                     published=current_app.extensions["review"].published_versions(),
                 )

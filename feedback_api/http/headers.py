@@ -5,9 +5,9 @@ Four kinds of answer leave this server:
 - the published docs (WhiteNoise's files, and the site's 404 page from Flask): Material's
   pages carry inline scripts and styles of their own, so their CSP allows those but nothing
   from another origin, and no page may be framed;
-- the pages Flask renders itself (the dashboard, the unsubscribe page): nothing inline at
-  all, nothing from elsewhere, never framed, never cached;
-- the unsubscribe page also keeps its URL (a reader's token) out of any `Referer`;
+- the pages Flask renders itself (the dashboard, the unsubscribe and confirm pages): nothing
+  inline at all, nothing from elsewhere, never framed, never cached;
+- the unsubscribe and confirm pages also keep their URL (a reader's token) out of any `Referer`;
 - API answers (JSON, CSV, metrics): not to be rendered as a document at all.
 """
 
@@ -86,7 +86,7 @@ def rules_for(path: str, site: dict[str, str]) -> dict[str, str]:
     """The headers an answer for `path` gets (Flask's routes and WhiteNoise's files)."""
     if path.startswith("/dashboard"):
         return APP_PAGE
-    if path.startswith("/api/v1/unsubscribe/"):
+    if path.startswith(("/api/v1/unsubscribe/", "/api/v1/confirm/")):
         return UNSUBSCRIBE_PAGE
     if path.startswith(_API_PATHS):
         return API

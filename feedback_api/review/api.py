@@ -219,7 +219,7 @@ def transition(task_id: int):
             data.reason,
             data.fixed_in_version,
             data.fix_url,
-            public_url=_settings().public_url,
+            mail=review.intake.mail,
             policy=review.policy,
             published=review.published_versions(),
         ),

@@ -10,6 +10,7 @@ from flask import Flask
 
 from feedback_api.ingest.catalog import CatalogUnavailable
 
+from . import notify
 from .core import triage
 from .core.policy import OwnerRule, TriagePolicy, load_owners, load_policy
 from .intake import IntakeContext, attach_amended, attach_rows, page_facts
@@ -61,7 +62,7 @@ def init_review(app: Flask) -> None:
         owners=owners,
         default_team=settings.default_team,
         catalog=app.extensions["catalog"],
-        public_url=settings.public_url,
+        mail=notify.ReaderMail.from_settings(settings, app.config["SECRET"]),
     )
     app.extensions["review"] = ReviewContext(policy, owners, intake)
     app.extensions["group_commit"].on_batch = lambda conn, rows: attach_rows(intake, conn, rows)

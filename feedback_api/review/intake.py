@@ -103,7 +103,7 @@ class IntakeContext:
     owners: list[OwnerRule]
     default_team: str
     catalog: SiteCatalog | None
-    public_url: str
+    mail: notify.ReaderMail
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     reader_limits: dict[int, int] = field(init=False)
 
@@ -454,7 +454,7 @@ def _add_feedback(ctx: IntakeContext, conn: Connection, task_id: int, group: Tri
         at=group.now,
     )
     title = group.facts.page.title or group.page or "Home"
-    notify.enqueue_ack(conn, task_id, group.rows, title, ctx.public_url, group.now)
+    notify.enqueue_ack(conn, task_id, group.rows, title, ctx.mail, group.now)
 
 
 def recount(conn: Connection, task_id: int, now: datetime) -> None:
@@ -486,7 +486,7 @@ def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | Non
         if acked is None:
             title = page_facts(ctx.catalog, row["version"], row["page"]).page.title
             title = title or row["page"] or "Home"
-            notify.enqueue_ack(conn, task_id, [row], title, ctx.public_url, ctx.clock())
+            notify.enqueue_ack(conn, task_id, [row], title, ctx.mail, ctx.clock())
     return task_id
 
 

@@ -65,7 +65,7 @@ def transition(
     fixed_in_version: str | None = None,
     fix_url: str | None = None,
     *,
-    public_url: str = "http://127.0.0.1:8000/",
+    mail: notify.ReaderMail,
     policy: TriagePolicy | None = None,
     published: Collection[str] = (),
     now: datetime | None = None,
@@ -129,7 +129,7 @@ def transition(
     record(session, task, "state", before=before, after=after, reason=reason, actor=actor, at=now)
     if after == "resolved":
         session.flush()
-        notify.enqueue_resolved(session.connection(), task.id, public_url, now)
+        notify.enqueue_resolved(session.connection(), task.id, mail, now)
     return task
 
 

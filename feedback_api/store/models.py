@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -229,3 +230,30 @@ class Outbox(Base):
     unsubscribe_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # The reader's own link, sent in the footer and the List-Unsubscribe header.
     unsubscribe_url: Mapped[str | None] = mapped_column(String(600), nullable=True)
+    # A reader's mail: the keyed hash of the address (MailAddress), kept when the address
+    # itself is deleted, so that the cap per address and unsubscribing still find it.
+    address_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Waiting for the reader to confirm the address: not sent until then.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("ix_outbox_address_hash_created_at", "address_hash", "created_at"),)
+
+
+class MailAddress(Base):
+    """What we know of a reader's address: confirmed, or suppressed for good.
+
+    The address itself is not kept: `address_hash` is HMAC-SHA256 of the lower-cased address
+    under the app secret, so the list outlives the address being deleted from feedback and
+    the outbox, and a copy of the database does not tell whose addresses were on it.
+    """
+
+    __tablename__ = "mail_addresses"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The confirmation link's token, hashed like an unsubscribe token.
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set by unsubscribing: no reader mail is queued or sent to this address again.
+    suppressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
