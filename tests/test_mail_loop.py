@@ -121,14 +121,14 @@ def test_acknowledgement_and_resolution_reach_the_reader_once(app, client, revie
     assert unsubscribe_link(ack).startswith(f"{SITE}api/v1/unsubscribe/")
 
     response = client.post(f"/api/v1/tasks/{task_id}/transitions", headers=reviewers.auth("ana"),
-                           json={"action": "resolve", "fixed_in_version": "0.2",
+                           json={"action": "resolve", "fixed_in_version": "0.1",
                                  "fix_url": "https://git.example/commit/abc"})  # fmt: skip
     assert response.status_code == 200, response.json
     assert deliver(app, smtp.port)["sent"] == 1
     resolved = smtp.inbox.to(READER)[-1]
     body = resolved.get_payload()
     assert resolved["Subject"] == "The page you told us about is fixed"
-    assert f"{SITE}0.2/quickstart/" in body
+    assert f"{SITE}0.1/quickstart/" in body
     assert "https://git.example/commit/abc" in body
     assert len({m["Message-ID"] for m in smtp.inbox.messages}) == len(smtp.inbox.messages)
 

@@ -66,4 +66,4 @@ def test_the_report_commands_run_against_a_live_server(live_server):
     for line in lines:
         done = run(line.replace("http://127.0.0.1:8000", live_server.url), env)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.startswith(("{", "priority,tasks,responded")), done.stdout
+        assert done.stdout.startswith(("{", '"priority","tasks","responded"')), done.stdout
