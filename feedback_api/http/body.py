@@ -30,6 +30,12 @@ def read_json_body() -> object:
     return g.parsed_body
 
 
+def bearer_token() -> str:
+    """The credential of an `Authorization: Bearer` header; empty when there is none."""
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth.startswith("Bearer ") else ""
+
+
 def read_json_object() -> dict:
     """The body as a JSON object: every endpoint that takes a body takes an object."""
     payload = read_json_body()

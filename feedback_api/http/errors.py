@@ -77,6 +77,13 @@ class APIError(Exception):
         self.headers = headers or {}
 
 
+def store_unavailable(
+    message: str = "The store is unavailable; try again shortly.", retry_after: int = 5
+) -> APIError:
+    """The one answer for a store that cannot take the request now: retry later."""
+    return APIError(503, "store_unavailable", message, headers={"Retry-After": str(retry_after)})
+
+
 def error_response(
     status: int,
     code: str,
@@ -157,12 +164,7 @@ def register_error_handlers(app: Flask) -> None:
         # The store is locked, full or unreachable: the client may retry, and nothing of
         # the request was kept (its transaction rolled back). One line in the log, no SQL.
         log_store_unavailable(app, exc)
-        return error_response(
-            503,
-            "store_unavailable",
-            "The store is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
-        )
+        return _api_error(store_unavailable())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

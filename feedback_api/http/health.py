@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import APIError
+from .errors import APIError, store_unavailable
 
 bp = Blueprint("health", __name__)
 
@@ -25,17 +25,13 @@ def readyz():
         with current_app.extensions["store"].transaction() as session:
             session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        raise APIError(
-            503, "store_unavailable", "The store is not reachable.", headers={"Retry-After": "5"}
-        ) from None
+        raise store_unavailable("The store is not reachable.") from None
     settings = current_app.config["SETTINGS"]
     free_mb = _free_mb(settings.database_url)
     if free_mb is not None and free_mb < settings.min_free_disk_mb:
-        raise APIError(
-            503,
-            "store_unavailable",
+        raise store_unavailable(
             f"The store's disk has {free_mb} MB free, less than {settings.min_free_disk_mb}.",
-            headers={"Retry-After": "30"},
+            retry_after=30,
         )
     if not current_app.extensions["catalog"].ready():
         raise APIError(

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedback_api.http.body import invalid, read_json_object, validation_error
-from feedback_api.http.errors import APIError
+from feedback_api.http.body import bearer_token, invalid, read_json_object, validation_error
+from feedback_api.http.errors import APIError, store_unavailable
 from feedback_api.http.limits import client_key, ingest_limits
 from feedback_api.store.models import Feedback
 from feedback_api.store.writer_process import WriterError
@@ -28,15 +28,6 @@ from .catalog import CatalogUnavailable
 from .schemas import AMEND_WINDOW, FeedbackAmend, FeedbackIn, FeedbackOut
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
-
-
-def store_unavailable() -> APIError:
-    return APIError(
-        503,
-        "store_unavailable",
-        "The feedback store is unavailable; try again shortly.",
-        headers={"Retry-After": "5"},
-    )
 
 
 def reason_sets() -> dict[int, list[str]]:
@@ -159,10 +150,10 @@ def create_feedback():
 
 @bp.patch("/feedback/<int:feedback_id>")
 def amend_feedback(feedback_id: int):
-    auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Bearer ") or not auth[7:].strip():
+    token = bearer_token()
+    if not token:
         raise APIError(401, "unauthorized", "Send the amend token as `Authorization: Bearer`.")
-    presented = token_hash(auth[7:].strip())
+    presented = token_hash(token)
     try:
         changes = FeedbackAmend.model_validate(read_json_object())
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from feedback_api.http.body import invalid, read_json_object, validation_error
+from feedback_api.http.body import bearer_token, invalid, read_json_object, validation_error
 from feedback_api.http.errors import APIError
 from feedback_api.store.models import Task, User
 
@@ -56,8 +56,7 @@ def _unauthorized() -> APIError:
 
 def authenticate(session, admin: bool = False) -> User:
     """The user behind the request's bearer token: 401 without a live one, 403 if not admin."""
-    auth = request.headers.get("Authorization", "")
-    token = auth[7:].strip() if auth.startswith("Bearer ") else ""
+    token = bearer_token()
     user = accounts.user_for_token(session, token) if token else None
     if user is None:
         raise _unauthorized()
