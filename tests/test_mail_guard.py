@@ -116,6 +116,15 @@ def test_a_confirmation_link_expires_after_a_week_and_a_new_one_is_sent(app, cli
     assert deliver(app, smtp.port)["sent"] == 2  # both acknowledgements
 
 
+def test_the_outbox_command_counts_the_mail_held_for_a_confirmation(app, client):
+    submit(client, 1)
+    submit(client, 2)
+    shown = review_fixtures.cli(app, "mail", "outbox")
+    assert "2 mail(s) to readers wait for their address to be confirmed" in shown
+    assert "Confirm that you want mail about this page" in shown
+    assert "1 mail(s) waiting in the outbox" in shown
+
+
 def test_the_fixed_note_waits_for_confirmation_and_is_dropped_with_the_address(
     app, client, reviewers, smtp
 ):

@@ -347,6 +347,15 @@ def waiting(conn: Connection, limit: int = 50) -> tuple[int, list]:
     return total or 0, rows
 
 
+def held(conn: Connection) -> int:
+    """Reader mail waiting for its address to be confirmed (not sent until it is)."""
+    return conn.scalar(
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.held.is_(True), outbox.c.sent_at.is_(None), outbox.c.dropped_at.is_(None))
+    )
+
+
 def _claim(engine: Engine, now: datetime, limit: int) -> list:
     due = and_(
         outbox.c.sent_at.is_(None),

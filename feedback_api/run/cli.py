@@ -275,8 +275,14 @@ def _register_mail(app: Flask) -> None:
         settings = current_app.config["SETTINGS"]
         with current_app.extensions["store"].transaction() as session:
             total, rows = notify.waiting(session.connection(), limit)
+            held = notify.held(session.connection())
         if not settings.smtp_host:
             click.echo("No SMTP server is set (TIDEWAY_SMTP_HOST): mail waits here until one is.")
+        if held:
+            click.echo(
+                f"{held} mail(s) to readers wait for their address to be confirmed; they are "
+                "not shown and go out when the reader opens the confirmation link."
+            )
         if not total:
             click.echo("No mail is waiting in the outbox.")
             return
