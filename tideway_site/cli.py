@@ -17,7 +17,9 @@ from .versions import Plan, VersionSpec
 CHECK_VERSION = "dev"
 
 
-def publish_main(argv: list[str] | None = None) -> int:
+def publish_parser() -> argparse.ArgumentParser:
+    """The options of `tideway-publish`; docs/reference/publish.md lists each one (a test
+    holds them to it)."""
     parser = argparse.ArgumentParser(
         prog="tideway-publish",
         description="Build each changed docs version once, run the gates on that build, then "
@@ -49,6 +51,11 @@ def publish_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the docs repository")
     parser.add_argument("--ledger", type=Path, help="tested-commands ledger (var/...)")
     parser.add_argument("--report-json", type=Path, help="write the gate report as JSON here")
+    return parser
+
+
+def publish_main(argv: list[str] | None = None) -> int:
+    parser = publish_parser()
     args = parser.parse_args(argv)
     if args.check and not (args.version or args.all):
         args.version = CHECK_VERSION

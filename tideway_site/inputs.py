@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mkdocs.config import load_config
+from mkdocs.plugins import BasePlugin
 
 CONFIG_NAMES = ("mkdocs.yml", "mkdocs.yaml")
 # `INHERIT: parent.yml` at the top level of a config file (MkDocs reads it before YAML tags).
@@ -72,9 +73,11 @@ def read_site(tree: Path) -> Site:
     inputs += [Path(module.__file__) for module in config.hooks.values()]
     inputs += [Path(w) for w in config.watch]
     # Relative to the build's working directory, which publishing sets to the tree.
-    broad = [tree / p for p in _snippet_paths(config.mdx_configs)]
+    broad = [tree / p for p in _snippet_paths(config)]
     mike = {}
     for name, plugin in config.plugins.items():
+        if not isinstance(plugin, BasePlugin):
+            continue  # a hook: counted above
         if name == "mike":
             mike = dict(plugin.config)
         inputs += _plugin_paths(plugin.config, path.parent)
@@ -88,10 +91,10 @@ def _existing(paths: list[Path]) -> tuple[Path, ...]:
     return tuple(sorted({p.resolve() for p in paths if p.exists()}, key=str))
 
 
-def _snippet_paths(mdx_configs: dict) -> list[str]:
-    options = mdx_configs.get("pymdownx.snippets")
-    if options is None:
+def _snippet_paths(config) -> list[str]:
+    if "pymdownx.snippets" not in config.markdown_extensions:
         return []
+    options = config.mdx_configs.get("pymdownx.snippets") or {}
     base = options.get("base_path", ["."])  # pymdownx's default: the working directory
     return [base] if isinstance(base, str) else list(base)
 
