@@ -69,6 +69,15 @@ def test_a_change_in_any_file_the_configuration_names_changes_the_hash(tmp_path,
     assert publish.inputs_hash(site) != before
 
 
+def test_a_setting_taken_from_the_environment_changes_the_hash(tmp_path, monkeypatch):
+    yml = MKDOCS_YML + "site_url: !ENV [HARBOUR_SITE_URL, 'https://docs.example.com/']\n"
+    site = write_site(tmp_path / "site", {**FILES, "mkdocs.yml": yml})
+    before = publish.inputs_hash(site)
+    assert publish.inputs_hash(site) == before
+    monkeypatch.setenv("HARBOUR_SITE_URL", "https://harbour.example.com/")
+    assert publish.inputs_hash(site) != before
+
+
 def test_files_no_build_reads_do_not_change_the_hash(tmp_path):
     site = write_site(tmp_path / "site")
     before = publish.inputs_hash(site)

@@ -7,6 +7,7 @@ file left out here is a change published as "unchanged".
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ PLUGIN_PATH_OPTION = re.compile(r"(_dir|_dirs|_file|_files|_path|_paths|_templat
 NOT_AN_INPUT = re.compile(r"cache|site|output")
 
 
+# Top-level values a build writes into its pages; a config may take them from the environment
+# (`site_url: !ENV SITE_URL`), so they count as they are loaded, not as the file spells them.
+ENV_SETTINGS = ("site_name", "site_url", "repo_url", "edit_uri", "copyright", "extra")
+
+
 class SiteConfigError(RuntimeError):
     """The site's MkDocs configuration cannot be read; the message says which and why."""
 
@@ -41,6 +47,8 @@ class Site:
     # what git tracks or would track counts there, not a virtualenv or a build output.
     broad_inputs: tuple[Path, ...]
     mike: dict  # the `mike` plugin's own options when the site lists it, else {}
+    # The configuration's own values that `!ENV` may set without the file changing.
+    settings: str = ""
 
 
 def config_file(tree: Path) -> Path:
@@ -83,8 +91,15 @@ def read_site(tree: Path) -> Site:
         inputs += _plugin_paths(plugin.config, path.parent)
     return Site(
         path, Path(config.docs_dir), config.use_directory_urls, _existing(inputs),
-        _existing(broad), mike,
+        _existing(broad), mike, _settings(config),
     )  # fmt: skip
+
+
+def _settings(config) -> str:
+    values = {key: config.get(key) for key in ENV_SETTINGS}
+    # A value YAML made from a Python name (`!!python/name:`) counts by its type only: its
+    # repr would carry a memory address that differs on every run.
+    return json.dumps(values, sort_keys=True, default=lambda o: type(o).__name__)
 
 
 def _existing(paths: list[Path]) -> tuple[Path, ...]:

@@ -78,6 +78,7 @@ def inputs_hash(
     digest = hashlib.sha256()
     _hash_files(digest, sorted(found), tree)
     _hash_files(digest, inputs.files(PLUGIN_DIR), PLUGIN_DIR.parent)
+    digest.update(site.settings.encode() + b"\0")
     if spec is not None:
         digest.update(f"dev={spec.dev}\0title={spec.title}\0".encode())
     return digest.hexdigest()[:16]
