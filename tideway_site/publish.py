@@ -219,7 +219,7 @@ def publish(
                 env=build_env(repo, spec),
             )
             outcome.built.append(spec.version)
-            log(f"Published version {spec.version} to branch {branch_name} (built once).")
+            log(f"Published version {spec.version} to branch {branch_name}.")
     if prune and not only:
         listed = {spec.version for spec in plan.versions}
         outcome.deleted = [v for v in published if v not in listed]
