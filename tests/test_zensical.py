@@ -228,8 +228,7 @@ def writer_layout(tmp_path_factory) -> Path:
         done = zensical_build(project)
         assert done.returncode == 0, done.stderr[-2000:]
         done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "manifest"), "site",
-             "--version", version, "--docs", "docs"],
+            [str(ZENSICAL.parent / "tideway-manifest"), "site", "--version", version, "--docs", "docs"],
             cwd=project, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
