@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import ROOT, LiveServer
 
 ZENSICAL = Path(sys.executable).parent / "zensical"
+MANIFEST = Path(sys.executable).parent / "tideway-manifest"
 WIDGET_PARTIAL = "partials/feedback.html"
 
 
@@ -228,7 +229,7 @@ def writer_layout(tmp_path_factory) -> Path:
         done = zensical_build(project)
         assert done.returncode == 0, done.stderr[-2000:]
         done = subprocess.run(
-            [str(ZENSICAL.parent / "tideway-manifest"), "site", "--version", version, "--docs", "docs"],
+            [str(MANIFEST), "site", "--version", version, "--docs", "docs"],
             cwd=project, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
