@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, LiveServer
+from tideway_site import manifest
 
 ZENSICAL = Path(sys.executable).parent / "zensical"
 MANIFEST = Path(sys.executable).parent / "tideway-manifest"
@@ -332,3 +333,28 @@ def test_a_zensical_page_of_an_unknown_version_says_so_and_sends_nothing(browser
     assert status == "This page cannot take feedback right now."
     time.sleep(0.3)
     assert stored(writer_server, since) == []
+
+
+def test_posts_of_the_same_title_are_told_apart_by_their_slug(tmp_path):
+    """Two posts called *Release notes*: each URL ends in its own `slug`. A page that neither
+    its URL nor a title names (a generated one) keeps the file its URL would name."""
+    docs = tmp_path / "docs"
+    (docs / "blog" / "posts").mkdir(parents=True)
+    (docs / "index.md").write_text("# Home\n")
+    for name, slug in (("a.md", "notes-one"), ("b.md", "notes-two")):
+        (docs / "blog" / "posts" / name).write_text(
+            f"---\ndate: 2024-01-02\nslug: {slug}\n---\n\n```bash\n# not a title\n```\n\n"
+            "# Release  notes\n"
+        )
+    pages = [
+        {"url": "", "title": "Home"},
+        {"url": "blog/2024/01/02/notes-two/", "title": "Release notes"},
+        {"url": "blog/2024/01/02/notes-one/", "title": "Release notes"},
+        {"url": "blog/archive/2024/", "title": "2024"},
+    ]
+    assert manifest.page_sources(pages, docs) == {
+        "": "index.md",
+        "blog/2024/01/02/notes-two/": "blog/posts/b.md",
+        "blog/2024/01/02/notes-one/": "blog/posts/a.md",
+        "blog/archive/2024/": "blog/archive/2024.md",
+    }
