@@ -111,7 +111,7 @@ def test_command_blocks_marked_tested_run_in_a_fresh_repository(tmp_path):
         gates.record_run(LEDGER, command, done.returncode, source)
         assert done.returncode == 0, f"{source}: {command}\n{done.stderr}"
     # The Zensical recipe in the writer guide left a manifest of the built site.
-    manifest = json.loads((repo / "build/site/feedback-manifest.json").read_text())
+    manifest = json.loads((repo / "site/feedback-manifest.json").read_text())
     assert {"", "quickstart/", "guides/writer/"} <= {p["url"] for p in manifest["pages"]}
 
 
