@@ -332,12 +332,16 @@ def test_a_readers_pages_show_the_corpus_as_text(browser, planted):
 
         # The unsubscribe and confirm pages for a token of the corpus, and the answer to
         # their button.
+        # Two tokens: all the corpus, and a javascript: URL (the page's form once posted to
+        # its token).
+        tokens = [TOKEN, next(item for item in CORPUS if item.startswith("javascript:"))]
         for kind, button in [("unsubscribe", "Stop mail"), ("confirm", "Confirm that")]:
-            reader.goto(f"/api/v1/{kind}/{quote(TOKEN, safe='')}", 200)
-            with page.expect_navigation():
-                page.get_by_role("button", name=button).click()
-            page.get_by_role("heading", name="Link not recognised").wait_for()
-            reader.settle(f"the {kind} answer")
+            for token in tokens:
+                reader.goto(f"/api/v1/{kind}/{quote(token, safe='')}", 200)
+                with page.expect_navigation():
+                    page.get_by_role("button", name=button).click()
+                page.get_by_role("heading", name="Link not recognised").wait_for()
+                reader.settle(f"the {kind} answer")
 
         # The sign-in page: `next` from the query, then refused with the corpus as the name.
         reader.goto(f"/dashboard/{query(next=COMPOSITE)}", 200)
@@ -365,6 +369,10 @@ def test_a_readers_pages_show_the_corpus_as_text(browser, planted):
         reader.submit_form("/dashboard/sign-in", {"name": COMPOSITE * 20})
         page.get_by_role("heading", name="Request Entity Too Large").wait_for()
         reader.settle("a body over the limit")
+        # Flask's own page for a wrong method outside the dashboard and the API.
+        reader.submit_form(f"/static/{quote(TOKEN)}", {"x": COMPOSITE})
+        page.get_by_role("heading", name="Method Not Allowed").wait_for()
+        reader.settle("a wrong method on the site")
         assert_headers_fit(server, reader)
     finally:
         reader.close()
