@@ -73,7 +73,7 @@ class SharedCounters:
         One instance per file and process: closing any descriptor of a file drops every
         `fcntl` lock this process holds on it, so a second descriptor would break the first's.
         """
-        real = os.path.realpath(path)
+        real = os.path.abspath(path)  # not realpath: a planted symlink must not be followed
         with cls._registry_lock:
             table = cls._open_tables.get(real)
             if table is None:
