@@ -85,6 +85,7 @@ class SharedCounters:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
+        self._located: dict[str, tuple[int, int]] = {}
         self._fd = _open_private(Path(path))
         try:
             self.buckets = _initialise(self._fd, path, buckets)
@@ -98,15 +99,14 @@ class SharedCounters:
         """One hit in each window `(key, seconds, limit)`, a window of `seconds` starting at
         a key's first hit. None when every window had room (each counted); else the index of
         the first full window and the seconds until it ends, and no window is counted."""
+        located = [(*self._locate(key), seconds, limit) for key, seconds, limit in windows]
         mm = self._mm
         with self._lock:
             fcntl.lockf(self._fd, fcntl.LOCK_EX, 0, HEADER_BYTES)
             try:
                 now = self.clock()
                 counted = []
-                for index, (key, seconds, limit) in enumerate(windows):
-                    h = key_hash(key)
-                    at = HEADER_BYTES + (h % self.buckets) * BUCKET_BYTES
+                for index, (h, at, seconds, limit) in enumerate(located):
                     slot, live = _find(mm, at, h, now)
                     if live:
                         count = _SLOT_COUNT.unpack_from(mm, at + _COUNTS_AT + 8 * slot)[0]
@@ -125,8 +125,7 @@ class SharedCounters:
         """Add `amount` to `key`'s window (a new one of `expiry` seconds if it has none live);
         the count after it and when the window ends. A negative amount (a refund) never
         starts a window."""
-        h = key_hash(key)
-        at = HEADER_BYTES + (h % self.buckets) * BUCKET_BYTES
+        h, at = self._locate(key)
         with self._locked():
             now = self.clock()
             slot, live = _find(self._mm, at, h, now)
@@ -136,8 +135,7 @@ class SharedCounters:
 
     def get(self, key: str) -> tuple[int, float]:
         """`key`'s count and window end; (0, now) when it has no live window."""
-        h = key_hash(key)
-        at = HEADER_BYTES + (h % self.buckets) * BUCKET_BYTES
+        h, at = self._locate(key)
         with self._locked():
             now = self.clock()
             slot, live = _find(self._mm, at, h, now)
@@ -150,8 +148,7 @@ class SharedCounters:
 
     def clear(self, key: str) -> None:
         """End `key`'s window (not the overflow's, which other keys share)."""
-        h = key_hash(key)
-        at = HEADER_BYTES + (h % self.buckets) * BUCKET_BYTES
+        h, at = self._locate(key)
         with self._locked():
             slot, live = _find(self._mm, at, h, self.clock())
             if live and slot != OVERFLOW:
@@ -161,6 +158,17 @@ class SharedCounters:
         """End every window."""
         with self._locked():
             self._mm[HEADER_BYTES:] = bytes(len(self._mm) - HEADER_BYTES)
+
+    def _locate(self, key: str) -> tuple[int, int]:
+        """`key`'s hash and its bucket's offset; remembered, since the same keys (a page, a
+        client's few windows) come again and again and hashing is a third of a hit's cost."""
+        located = self._located.get(key)
+        if located is None:
+            if len(self._located) >= 50_000:
+                self._located.clear()
+            h = key_hash(key)
+            located = self._located[key] = (h, HEADER_BYTES + (h % self.buckets) * BUCKET_BYTES)
+        return located
 
     @contextlib.contextmanager
     def _locked(self):
