@@ -83,6 +83,8 @@ class SharedCounters:
 
     def __init__(self, path: str, buckets: int, clock: Callable[[], float] = time.time):
         self.path = path
+        # Wall-clock time, not monotonic: the file outlives a reboot, which restarts the
+        # monotonic clock and would leave windows ending far in its future.
         self.clock = clock
         self._lock = threading.Lock()
         self._located: dict[str, tuple[int, int]] = {}
