@@ -124,7 +124,7 @@ SAFE = {
         ({"host": "::"}, {}, "tideway.W001"),
         ({"smtp_username": "mailer"}, {}, "tideway.E002"),
         ({"allowed_origins": "https://a.example,http://docs.example.com"}, {}, "tideway.W003"),
-        ({"workers": 4}, {}, "tideway.W004"),
+        ({"workers": 4, "rate_limit_storage": "memory://"}, {}, "tideway.W004"),
         ({"proxy_count": 1}, {}, "tideway.W005"),
         ({"secret_key": TEST_SECRET}, {}, "tideway.E006"),
         ({"secret_key": "change-me-" + RANDOM_SECRET}, {}, "tideway.E006"),
@@ -145,6 +145,7 @@ def test_each_unsafe_setting_is_a_finding(overrides, env, found):
         {"smtp_username": "mailer", "smtp_starttls": True},
         {"allowed_origins": "https://docs.example.com"},
         {"workers": 4, "rate_limit_storage": "redis://localhost:6379/0"},
+        {"workers": 4},  # machine://, the default: shared by this machine's processes
         {"secret_key": None},  # generated at random into var/secret.key
     ],
 )
@@ -158,7 +159,7 @@ def test_the_safe_form_of_each_setting_is_no_finding(overrides):
 def test_check_deploy_prints_a_line_per_finding_and_fails_on_an_error(tmp_path, monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     base = {**SAFE, "database_url": f"sqlite:///{tmp_path}/f.sqlite3", "site_dir": tmp_path}
-    app = create_app({**base, "workers": 2})
+    app = create_app({**base, "workers": 2, "rate_limit_storage": "memory://"})
     done = app.test_cli_runner().invoke(args=["check", "--deploy"])
     assert done.exit_code == 0, done.output
     lines = done.output.splitlines()
@@ -193,7 +194,7 @@ def test_the_checklist_has_exactly_the_checks_in_their_order(tmp_path):
     settings = load_settings(
         host="0.0.0.0", public_url="http://docs.example.com/", smtp_username="m",
         allowed_origins="http://a.example", workers=3, secret_key="x" * 40,
-        database_url=f"sqlite:///{store}",
+        database_url=f"sqlite:///{store}", rate_limit_storage="memory://",
     )  # fmt: skip
     found = [f.id for f in deploy_check.run_checks(settings, {"FLASK_DEBUG": "1"})]
     assert found == checklist_ids()
@@ -230,7 +231,9 @@ class FakeLog:
 def test_the_server_logs_the_findings_at_start(monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     server = type("Server", (), {"log": FakeLog()})()
-    settings = load_settings(**{**SAFE, "workers": 2, "smtp_username": "mailer"})
+    settings = load_settings(
+        **{**SAFE, "workers": 2, "rate_limit_storage": "memory://", "smtp_username": "mailer"}
+    )
     gunicorn_hooks._log_deploy_findings(server, settings)
     assert [(level, line.split()[0]) for level, line in server.log.lines] == [
         ("error", "tideway.E002"),

@@ -79,6 +79,8 @@ def http_allowed_origins(settings: Settings, env: Mapping[str, str]) -> Finding 
 
 
 def per_process_rate_limits(settings: Settings, env: Mapping[str, str]) -> Finding | None:
+    # machine:// (the default) and redis:// share the counters between processes; only
+    # memory:// counts in each process alone (feedback_api/http/limits.py).
     if settings.workers <= 1 or not settings.rate_limit_storage.startswith("memory://"):
         return None
     return Finding(
@@ -86,7 +88,9 @@ def per_process_rate_limits(settings: Settings, env: Mapping[str, str]) -> Findi
         f"Rate-limit counters live in each process's memory (TIDEWAY_RATE_LIMIT_STORAGE="
         f"memory://) and {settings.workers} workers serve: a client gets up to "
         f"{settings.workers} times each limit.",
-        "set TIDEWAY_RATE_LIMIT_STORAGE=redis://host:6379/0, or TIDEWAY_WORKERS=1.",
+        "unset TIDEWAY_RATE_LIMIT_STORAGE (the default, machine://, shares the counters "
+        "between the processes of this machine), or set it to redis://host:6379/0 when "
+        "several machines serve.",
     )
 
 
