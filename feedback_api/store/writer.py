@@ -161,11 +161,14 @@ class GroupCommitter:
         with self._writer_turn(), self._transaction() as conn:
             result = conn.exec_driver_sql(sql, params)
             ids = {key: id_ for id_, key in result}
-            inserted = [
-                {**row, "id": ids[row["idempotency_key"]]}
-                for row in rows
-                if row["idempotency_key"] in ids
-            ]
+            # The first row with a key in a batch is the one stored: a replay in the same
+            # batch must not reach the hook (it would be counted and routed twice).
+            inserted, seen = [], set()
+            for row in rows:
+                key = row["idempotency_key"]
+                if key in ids and key not in seen:
+                    seen.add(key)
+                    inserted.append({**row, "id": ids[key]})
             tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
         outcomes: list[tuple[int, int | None] | None] = []
         owners: set[str] = set()
