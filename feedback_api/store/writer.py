@@ -186,6 +186,11 @@ class GroupCommitter:
         process): a checkout and a reset per batch cost more than a small batch's insert."""
         self._held = self.engine.connect()
 
+    def held_connection(self) -> Connection:
+        if self._held is None:
+            raise RuntimeError("hold_connection() first")
+        return self._held
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
         if self._held is None:
