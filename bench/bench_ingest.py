@@ -80,9 +80,9 @@ def wait_for_workers(port: int, proc: subprocess.Popen, timeout: float = 60.0) -
     raise RuntimeError(f"the server on port {port} did not answer within {timeout:.0f} s")
 
 
-def wrk(port: int, seconds: int, connections: int = 16) -> dict[str, float]:
+def wrk(port: int, seconds: int, connections: int = 16, script: Path = LUA) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA),
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{port}/api/v1/feedback"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -106,14 +106,20 @@ def server_cpu_seconds(proc: subprocess.Popen) -> float:
 
 
 def measure(
-    name: str, app: str, env: dict[str, str], seconds: int, connections: int, code: Path = ROOT
+    name: str,
+    app: str,
+    env: dict[str, str],
+    seconds: int,
+    connections: int,
+    code: Path = ROOT,
+    script: Path = LUA,
 ) -> dict[str, float]:
     port = services.free_port()
     proc = serve(app, env, port, code)
     try:
-        wrk(port, 2, connections)  # warm-up: workers started, connections and caches primed
+        wrk(port, 2, connections, script)  # warm-up: workers started, connections and caches primed
         cpu_before = server_cpu_seconds(proc)
-        result = wrk(port, seconds, connections)
+        result = wrk(port, seconds, connections, script)
         cpu = server_cpu_seconds(proc) - cpu_before
     finally:
         proc.terminate()
@@ -143,6 +149,11 @@ def main() -> int:
     parser.add_argument(
         "--code", type=Path, default=ROOT,
         help="the source tree the servers run (another checkout, to compare a change)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--script", type=Path, default=LUA,
+        help="the wrk script that makes the requests (default: post_feedback.lua, half of "
+        "them unhelpful ratings that open or join a review task)",
     )  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -176,11 +187,11 @@ def main() -> int:
                 for c in connection_counts:
                     runs["noop", c].append(measure(
                         f"no-op, {c} conn, round {n}", "bench.noop_app:app", noop,
-                        args.seconds, c, args.code,
+                        args.seconds, c, args.code, args.script,
                     ))  # fmt: skip
                     runs["durable", c].append(measure(
                         f"durable no-op, {c} conn, round {n}", "bench.durable_noop_app:app",
-                        durable, args.seconds, c, args.code,
+                        durable, args.seconds, c, args.code, args.script,
                     ))  # fmt: skip
                     for store in args.stores.split(","):
                         label, url = stores[store]
@@ -188,7 +199,7 @@ def main() -> int:
                             f"ingest, {label}, {c} conn, round {n}",
                             "feedback_api.wsgi:application",
                             {**common, "TIDEWAY_DATABASE_URL": url, **extra}, args.seconds, c,
-                            args.code,
+                            args.code, args.script,
                         ))  # fmt: skip
         median = {
             key: {m: statistics.median(r[m] for r in results) for m in results[0]}
