@@ -26,8 +26,12 @@ VERSIONS_ASSET = "assets/tideway/versions.js"
 
 # Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
 # version is not the default one; it stays empty unless a theme fills its `outdated` block.
-OUTDATED_SLOT_ATTR = 'data-md-component="outdated"'
-EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
+# The plugin reads pages before any minifier, but a theme's own templates may come minified
+# (attribute quotes dropped): either way is matched.
+OUTDATED_SLOT_ATTR = re.compile(r"""data-md-component=["']?outdated\b""")
+EMPTY_OUTDATED_SLOT = re.compile(
+    r"""(<div[^>]*data-md-component=["']?outdated\b[^>]*>)\s*(</div>)"""
+)
 
 _BANNER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
     (THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8")
@@ -59,8 +63,9 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     """Fill Material's outdated slot when no template filled it, and add the version script
     inline where the page does not load it; a page whose theme fills the slot, or a theme
     without the slot: as is."""
-    # str.find first: the regex alone, tried at every <div of every page, costs more.
-    at = output.find(OUTDATED_SLOT_ATTR)
+    # The attribute first: the slot's regex alone, tried at every <div of a page, costs more.
+    found = OUTDATED_SLOT_ATTR.search(output)
+    at = found.start() if found else -1
     match = EMPTY_OUTDATED_SLOT.match(output, output.rfind("<div", 0, at)) if at != -1 else None
     if not match:
         return output
@@ -79,14 +84,15 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     )
 
 
-def src_to_url(src: str) -> str:
-    """The URL MkDocs gives a source path (with directory URLs): `a/b.md` -> `a/b/`."""
+def src_to_url(src: str, directory_urls: bool = True) -> str:
+    """The URL MkDocs gives a source path: `a/b.md` -> `a/b/` (or `a/b.html` without
+    directory URLs)."""
     stem = src.removesuffix(".md")
     if stem == "index":
-        return ""
+        return "" if directory_urls else "index.html"
     if stem.endswith("/index"):
-        return stem.removesuffix("index")
-    return stem + "/"
+        return stem.removesuffix("index") + ("" if directory_urls else "index.html")
+    return stem + ("/" if directory_urls else ".html")
 
 
 REDIRECT_PAGE = """<!doctype html>
