@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -246,18 +245,6 @@ def test_the_manifest_maps_moved_pages_for_the_banner(tmp_path):
     doc = json.loads((root / "site" / "feedback-manifest.json").read_text())
     assert doc["redirects"] == {"old-guide/": "guide/", "start/": "guide/"}
     assert (root / "site" / "old-guide" / "index.html").is_file()  # mkdocs-redirects' stub
-
-
-def test_a_site_without_the_feedback_block_gets_no_widget_and_no_warning(tmp_path):
-    root = write_site(tmp_path / "site", WITH_OWNERS)
-    config = root / "mkdocs.yml"
-    config.write_text(config.read_text().split("extra:")[0].replace("  custom_dir: theme\n", ""))
-    shutil.rmtree(root / "theme")
-    (root / "docs" / "index.md").write_text("# Harbour\n")
-    (root / "docs" / "quiet.md").write_text("# Quiet\n")
-    done = mkdocs_build(root, "--strict")
-    assert done.returncode == 0, done.stderr
-    assert "md-feedback" not in (root / "site" / "blog" / "index.html").read_text()
 
 
 @pytest.fixture(scope="module")
