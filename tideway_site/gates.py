@@ -194,13 +194,14 @@ def check_links(site_dir: Path, sources: dict[str, str]) -> GateResult:
                 continue
             path, fragment = target
             where = sources.get(url, url or "index")
+            on = f" on page {url or '/'}"  # the file may be the config (a generated page)
             if path not in pages:
                 file = site_dir / path / "index.html" if path.endswith("/") or not path else None
                 if not (file or site_dir / path).exists():
-                    result.problems.append(Problem(where, f"broken link {href!r}"))
+                    result.problems.append(Problem(where, f"broken link {href!r}{on}"))
                 continue
             if fragment and fragment not in pages[path].ids:
-                result.problems.append(Problem(where, f"missing anchor {href!r}"))
+                result.problems.append(Problem(where, f"missing anchor {href!r}{on}"))
     return result
 
 
