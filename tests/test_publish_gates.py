@@ -247,8 +247,9 @@ def test_the_products_versions_yml_names_a_commit_of_this_repository():
 # The gates read every input from the site's configuration: a config file that is not the
 # repository's root mkdocs.yml, its docs_dir, the plugin's owners file, `exempt` and
 # `warn_only`. Problems name paths from the repository's root, as CI annotations need.
-HANDBOOK_YML = """site_name: Handbook
-docs_dir: pages
+# The site's settings come from a shared base file (INHERIT), its docs from pages/.
+HANDBOOK_YML = "INHERIT: base.yml\ndocs_dir: pages\n"
+BASE_YML = """site_name: Handbook
 theme: {name: material, font: false}
 plugins:
   - tideway:
@@ -269,6 +270,7 @@ def handbook(tmp_path) -> Path:
     pages = repo / "handbook" / "pages"
     pages.mkdir(parents=True)
     (repo / "handbook" / "mkdocs.yml").write_text(HANDBOOK_YML)
+    (repo / "handbook" / "base.yml").write_text(BASE_YML)
     (repo / "OWNERS").write_text("*  writers\norphan.md\n")
     for name, text in HANDBOOK.items():
         (pages / name).write_text(text)
@@ -307,8 +309,8 @@ def test_the_gates_read_the_sites_config_and_name_repository_paths(handbook, tmp
 
 
 def test_warn_only_gates_report_without_failing(handbook, tmp_path, monkeypatch):
-    config = handbook / "handbook" / "mkdocs.yml"
-    config.write_text(HANDBOOK_YML + "      warn_only: [owners, freshness, links, commands]\n")
+    config = handbook / "handbook" / "base.yml"
+    config.write_text(BASE_YML + "      warn_only: [owners, freshness, links, commands]\n")
     results = handbook_gates(handbook, tmp_path)
     assert all(r.passed for r in results.values()), gates.report_table(
         "1.0", list(results.values())
@@ -323,7 +325,7 @@ def test_warn_only_gates_report_without_failing(handbook, tmp_path, monkeypatch)
     assert "::warning file=handbook/pages/orphan.md,title=owners::" in annotations
     assert "::error" not in annotations
 
-    config.write_text(HANDBOOK_YML + "      warn_only: true\n")
+    config.write_text(BASE_YML + "      warn_only: true\n")
     assert all(r.passed for r in handbook_gates(handbook, tmp_path).values())
 
 

@@ -12,6 +12,7 @@ is published.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -45,6 +46,12 @@ VERSIONS_SCRIPT = "<script>\n" + (THEME / VERSIONS_ASSET).read_text(encoding="ut
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
     """The theme's banner partial, as the theme renders it on the page at `page_url`."""
     base_url = "/".join([".."] * page_url.count("/")) or "."  # MkDocs' relative root
+    return _banner_at(version, dev, default_alias, base_url)
+
+
+# Pages at the same depth get the same banner: rendered once per depth, not once per page.
+@functools.lru_cache(maxsize=64)
+def _banner_at(version: str, dev: bool, default_alias: str, base_url: str) -> str:
     config = {
         "extra": {
             "tideway": {"version": version, "dev": dev},

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import os
 import re
 import subprocess
@@ -24,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from mkdocs.config import load_config
-from mkdocs.exceptions import MkDocsException
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import ConfigurationError, MkDocsException
 
 from .htmlpage import built_pages, read_page
 from .manifest import MANIFEST_NAME
@@ -85,19 +84,41 @@ class Site:
 
 def load_site(tree: Path, config_file: Path | None = None) -> Site:
     """Read `config_file` (default: the tree's mkdocs.yml) as MkDocs reads it (INHERIT,
-    !ENV, plugins' option schemas)."""
+    !ENV, !relative), and the tideway plugin's options through the plugin's schema. Other
+    plugins are not loaded: some make temporary directories or thread pools as they start."""
     config_file = (config_file or tree / "mkdocs.yml").resolve()
-    mkdocs_log = logging.getLogger("mkdocs")
-    level = mkdocs_log.level
-    # The strict build shows the configuration's warnings; reading it here says nothing.
-    mkdocs_log.setLevel(logging.ERROR)
-    try:
-        config = load_config(str(config_file))
-    finally:
-        mkdocs_log.setLevel(level)
-    plugin = config.plugins.get("tideway")
-    settings = GateSettings.from_plugin_config(plugin.config) if plugin else GateSettings()
-    return Site(tree.resolve(), config_file, Path(config.docs_dir), settings)
+    config = MkDocsConfig(config_file_path=str(config_file))
+    with config_file.open("rb") as fd:
+        config.load_file(fd)
+    docs_dir = config_file.parent / (config.get("docs_dir") or "docs")
+    options = plugin_options(config.get("plugins"), "tideway")
+    settings = GateSettings()
+    if options is not None:
+        from .plugin import TidewayConfig  # the plugin imports this module
+
+        plugin_config = TidewayConfig(config_file_path=str(config_file))
+        plugin_config.load_dict(options)
+        errors, _warnings = plugin_config.validate()
+        if errors:
+            raise ConfigurationError(
+                "; ".join(f"tideway option {key!r}: {error}" for key, error in errors)
+            )
+        settings = GateSettings.from_plugin_config(plugin_config)
+    return Site(tree.resolve(), config_file, docs_dir.resolve(), settings)
+
+
+def plugin_options(plugins, name: str) -> dict | None:
+    """A plugin's options as mkdocs.yml lists them (`- name`, `- name: {...}`, or a mapping
+    of names); None when the plugin is not enabled."""
+    if isinstance(plugins, dict):
+        plugins = [{key: value} for key, value in plugins.items()]
+    for item in plugins or []:
+        if item == name:
+            return {}
+        if isinstance(item, dict) and name in item:
+            options = dict(item[name] or {})
+            return None if options.pop("enabled", True) is False else options
+    return None
 
 
 @dataclass

@@ -135,6 +135,9 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.env = None
         self.context = None
         self.unplaced: list[str] = []
+        # Without Material's feedback block no page has the widget, and none is missing.
+        analytics = config.extra.get("analytics")
+        self.widget_wanted = isinstance(analytics, dict) and bool(analytics.get("feedback"))
         self.version = self.config.version or os.environ.get("MIKE_DOCS_VERSION") or "dev"
         dev = self.config.dev
         self.dev = dev if dev is not None else os.environ.get(DEV_ENV, "") in {"1", "true"}
@@ -246,7 +249,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
     # otherwise rewrite the markup that the banner and the widget are placed by.
     @event_priority(100)
     def on_post_page(self, output, page, config):
-        if not widget.has_widget(output):
+        if self.widget_wanted and not widget.hidden(page.meta) and not widget.has_widget(output):
             output = self._add_widget(output, page)
         if not self.config.banners:
             return output
@@ -258,7 +261,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             return output
         rendered = self.env.get_template("partials/feedback.html").render(self.context)
         if not rendered.strip():
-            return output  # no feedback configured, or `hide: [feedback]`: none wanted
+            return output  # the site's own feedback.html leaves this page out
         placed = widget.place(output, rendered)
         if placed is None:
             self.unplaced.append(page.url or "/")

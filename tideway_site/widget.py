@@ -19,6 +19,12 @@ WIDGET_MARKS = ('class="md-feedback"', 'class="tideway-feedback"')
 CONTAINER = re.compile(r"<(article|div)\b[^>]*?\bmd-content__inner\b[^>]*>")
 
 
+def hidden(meta: dict) -> bool:
+    """The page's front matter asks for no widget (`hide: [feedback]`, as in Material)."""
+    hide = meta.get("hide") if meta else None
+    return isinstance(hide, (list, tuple, str)) and "feedback" in hide
+
+
 def has_widget(html: str) -> bool:
     return any(mark in html for mark in WIDGET_MARKS)
 
