@@ -79,7 +79,8 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     banner = banner_html(version, dev, default_alias, page_url)
     body_end = output.rfind("</body>")
     if body_end < match.end() or VERSIONS_ASSET in output:
-        return output[: match.end(1)] + banner + output[match.start(2) :]
+        # One copy of the page (slices and + make three): this runs on every page.
+        return output.replace(match.group(0), match.group(1) + banner + match.group(2), 1)
     return "".join(
         (
             output[: match.end(1)],
