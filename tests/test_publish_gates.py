@@ -338,3 +338,11 @@ def test_a_blogs_generated_pages_pass_the_owner_and_freshness_gates(tmp_path):
     assert all(r.passed and not r.problems for r in results), gates.report_table("1.0", results)
     manifest = json.loads((tmp_path / "out" / "feedback-manifest.json").read_text())
     assert sum(1 for p in manifest["pages"] if p.get("generated")) == 8
+
+
+def test_the_gates_find_a_config_named_mkdocs_yaml(tmp_path):
+    repo = small_repo(tmp_path / "repo", GOOD)
+    (repo / "mkdocs.yml").rename(repo / "mkdocs.yaml")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIKE_DOCS_VERSION": "1.0"}
+    results = gates.run_gates(repo, tmp_path / "out", env, tmp_path / "ledger.json")
+    assert all(r.passed for r in results), gates.report_table("1.0", results)

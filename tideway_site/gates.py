@@ -82,11 +82,19 @@ class Site:
         return self.path(self.docs_dir / page["src"])
 
 
+def default_config(tree: Path) -> Path:
+    """The tree's mkdocs.yml, or mkdocs.yaml, which MkDocs also looks for."""
+    return next(
+        (tree / n for n in ("mkdocs.yml", "mkdocs.yaml") if (tree / n).is_file()),
+        tree / "mkdocs.yml",
+    )
+
+
 def load_site(tree: Path, config_file: Path | None = None) -> Site:
     """Read `config_file` (default: the tree's mkdocs.yml) as MkDocs reads it (INHERIT,
     !ENV, !relative), and the tideway plugin's options through the plugin's schema. Other
     plugins are not loaded: some make temporary directories or thread pools as they start."""
-    config_file = (config_file or tree / "mkdocs.yml").resolve()
+    config_file = (config_file or default_config(tree)).resolve()
     config = MkDocsConfig(config_file_path=str(config_file))
     with config_file.open("rb") as fd:
         config.load_file(fd)
@@ -161,7 +169,7 @@ def tested_blocks(docs_dir: Path):
 def strict_build(
     tree: Path, out_dir: Path, env: dict[str, str], site: Site | None = None
 ) -> GateResult:
-    site = site or Site(tree, tree / "mkdocs.yml", tree / "docs", GateSettings())
+    site = site or Site(tree, default_config(tree), tree / "docs", GateSettings())
     # The console script, not `python -m`: that would import the tree's own feedback_api
     # (an old ref's plugin) ahead of the installed one.
     # Not --quiet: it hides warnings from the counter that makes --strict fail.
@@ -315,7 +323,7 @@ def run_gates(
     try:
         site = load_site(tree, config_file)
     except (MkDocsException, OSError) as exc:
-        site = Site(tree, config_file or tree / "mkdocs.yml", tree / "docs", GateSettings())
+        site = Site(tree, config_file or default_config(tree), tree / "docs", GateSettings())
         build = strict_build(tree, out_dir, env, site)
         build.problems = build.problems or [Problem(site.path(site.config_file), str(exc))]
         build.warn_only = False
