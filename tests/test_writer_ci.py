@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 WRITER_YML = """\
 site_name: Harbour Handbook
+site_url: https://docs.example.com/
 theme:
   name: material
   font: false
@@ -195,6 +196,9 @@ def test_the_ci_guides_workflow_publishes_a_writers_repository(tmp_path):
         manifest = json.loads((pages / version / "feedback-manifest.json").read_text())
         assert {p["url"] for p in manifest["pages"]} == {"", "setup/"}
     assert 'data-tideway-version="1.1"' in (pages / "latest" / "setup" / "index.html").read_text()
+    # The site lists no mike plugin, yet canonical links name the version, as mike deploy's do.
+    canonical = '<link rel="canonical" href="https://docs.example.com/1.0/setup/">'
+    assert canonical in (pages / "1.0" / "setup" / "index.html").read_text()
     assert "New in 1.1." in (pages / "latest" / "setup" / "index.html").read_text()
     assert "New in 1.1." not in (pages / "1.0" / "setup" / "index.html").read_text()
     # The branch holds the same site: what the next tag's run starts from.

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from mike import mkdocs_utils
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import ConfigurationError, MkDocsException
 
@@ -174,8 +175,13 @@ def strict_build(
     # (an old ref's plugin) ahead of the installed one.
     # Not --quiet: it hides warnings from the counter that makes --strict fail.
     cmd = [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict"]
-    cmd += ["--config-file", str(site.config_file), "--site-dir", str(out_dir)]
-    done = subprocess.run(cmd, cwd=site.config_file.parent, env=env, capture_output=True, text=True)
+    # This build is the one deployed: with mike's plugin added as `mike deploy` adds it, so a
+    # `site_url` gets the version (canonical links) even where the site does not list mike.
+    with mkdocs_utils.inject_plugin(str(site.config_file)) as config_file:
+        cmd += ["--config-file", config_file, "--site-dir", str(out_dir)]
+        done = subprocess.run(
+            cmd, cwd=site.config_file.parent, env=env, capture_output=True, text=True
+        )
     result = GateResult(GATES["build"])
     if done.returncode != 0:
         output = done.stderr + done.stdout
