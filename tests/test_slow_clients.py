@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import resource
 import selectors
 import socket
@@ -20,7 +21,9 @@ import uuid
 
 import pytest
 
-from feedback_api.run.serve import HEADER_TIMEOUT_SECONDS
+from feedback_api.config import load_settings
+from feedback_api.run.serve import HEADER_TIMEOUT_SECONDS, gunicorn_args
+from tests.conftest import ROOT
 
 SLOW_CONNECTIONS = 500
 PROMPT = 2.0  # seconds a request may take while the slow connections are open
@@ -137,3 +140,20 @@ def test_500_slow_or_idle_connections_do_not_stall_docs_api_or_dashboard(fd_room
     # Every dripper opened at the start was closed at its header deadline, and again later.
     assert dropped >= SLOW_CONNECTIONS // 2, f"only {dropped} header drippers were dropped"
     print(f"slowest answers with {SLOW_CONNECTIONS} slow connections: {slowest}")
+
+
+@pytest.mark.parametrize("page", ["deploy.md", "api-deployment.md"])
+def test_the_documented_gunicorn_commands_protect_as_make_serve_does(page):
+    """The commands operators copy run the same worker and limits as `make serve`."""
+    text = (ROOT / "docs" / "operations" / page).read_text()
+    commands = [
+        block.replace("\\\n", " ")
+        for block in re.findall(r"```\w*\n(.*?)```", text, re.S)
+        if "-m gunicorn" in block
+    ]
+    assert commands, f"no gunicorn command in {page}"
+    served = gunicorn_args(load_settings())
+    for flag in ("--worker-class", "--worker-connections", "--keep-alive"):
+        value = served[served.index(flag) + 1]
+        for command in commands:
+            assert f"{flag} {value} " in command, f"{page}: {flag} is not {value}"
