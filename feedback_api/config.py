@@ -105,8 +105,7 @@ class Settings(BaseSettings):
         ge=10,
         le=10000,
         description="Connections each worker process serves at once (gevent: one greenlet "
-        "each, not a thread). A connection that sends no complete request headers within "
-        "5 seconds is closed.",
+        "each, not a thread, so slow or idle clients hold no thread).",
     )
     writer_process: bool = Field(
         True,

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import resource
 import selectors
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -157,3 +160,30 @@ def test_the_documented_gunicorn_commands_protect_as_make_serve_does(page):
         value = served[served.index(flag) + 1]
         for command in commands:
             assert f"{flag} {value} " in command, f"{page}: {flag} is not {value}"
+
+
+def test_psycopg_waits_cooperatively_in_a_worker():
+    """psycopg chooses how it waits for PostgreSQL when it is imported: after gevent has
+    patched the worker, a wait that lets the worker's other connections run. Imported by
+    the master before its workers are forked, it would keep the blocking wait, and one
+    query would hold every connection of the worker."""
+    master = (
+        "import sys\n"
+        "from feedback_api.config import load_settings\n"
+        "from feedback_api.run import gunicorn_hooks, deploy_check, serve\n"
+        "deploy_check.run_checks(load_settings())\n"
+        "assert 'psycopg' not in sys.modules, 'the master imported psycopg'\n"
+    )
+    worker = (
+        "from gevent import monkey\n"
+        "monkey.patch_all()\n"
+        "from psycopg import waiting\n"
+        "assert waiting.wait is not waiting.wait_c, waiting.wait\n"
+    )
+    env = {"TIDEWAY_DATABASE_URL": "postgresql+psycopg://tideway:pw@127.0.0.1:1/tideway"}
+    for code in (master, worker):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+            env={**os.environ, **env}, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
