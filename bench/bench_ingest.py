@@ -1,7 +1,7 @@
 """Ingest throughput against a no-op baseline, in one run, on this machine.
 
 Serves a no-op Flask endpoint and the real ingest endpoint with the same gunicorn
-configuration (`make serve`'s: gthread, 2 workers, 8 threads), loads each with wrk at 16
+configuration (`make serve`'s: gevent worker, 2 workers), loads each with wrk at 16 and 64
 connections on loopback, and prints req/s, p50/p99 and the ratio ingest/no-op, for SQLite
 (WAL, synchronous=FULL) and PostgreSQL (fsync on). Ratios, not absolute numbers, are the
 result: these machines are noisy.

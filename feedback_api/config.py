@@ -109,12 +109,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
     workers: int = Field(2, ge=1, le=64, description="Number of gunicorn worker processes.")
-    threads: int = Field(
-        8,
-        ge=1,
-        le=128,
-        description="Threads per worker. Submissions arriving together in one process are "
-        "committed together (group commit).",
+    worker_connections: int = Field(
+        1000,
+        ge=10,
+        le=10000,
+        description="Connections each worker process serves at once (gevent: one greenlet "
+        "each, not a thread, so slow or idle clients hold no thread).",
     )
     writer_process: bool = Field(
         True,

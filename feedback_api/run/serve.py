@@ -18,6 +18,10 @@ from tideway_site import publish
 
 from .gunicorn_hooks import SWEEP_FLAG
 
+# Seconds a client has to send a request's line and headers (and an idle kept-alive
+# connection stays open): a browser sends them in one packet.
+HEADER_TIMEOUT_SECONDS = 5
+
 
 def prepare(root: Path, settings) -> None:
     upgrade(settings.database_url)
@@ -100,11 +104,19 @@ def gunicorn_args(settings, *, sweep: bool = False) -> list[str]:
         f"{settings.host}:{settings.port}",
         "--workers",
         str(settings.workers),
-        # Threads let submissions that arrive together share one commit (group commit).
+        # One greenlet per connection, not one thread: a client that is slow to send, or
+        # sends nothing, holds a greenlet, while a thread pool of 8 was taken by 8 of them
+        # and stalled every page and the API. Requests waiting on the writer process or on
+        # PostgreSQL (psycopg waits cooperatively under gevent) still share commits.
         "--worker-class",
-        "gthread",
-        "--threads",
-        str(settings.threads),
+        "gevent",
+        "--worker-connections",
+        str(settings.worker_connections),
+        # The gevent worker bounds the whole read of a request's line and headers, and a
+        # kept-alive connection's wait for its next request, by this many seconds: a client
+        # dripping its headers is dropped, not served for ever.
+        "--keep-alive",
+        str(HEADER_TIMEOUT_SECONDS),
         "--graceful-timeout",
         "5",
         # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl): a
