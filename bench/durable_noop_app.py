@@ -8,6 +8,7 @@ no database, no review task. Its ratio to the no-op is a ceiling for the real en
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -36,6 +37,10 @@ class GroupAppend:
                     self._cond.wait()
                     continue
                 self._syncing = True
+                # Under gevent the fsync holds the worker: let the ready requests queue first.
+                self._cond.release()
+                time.sleep(0)
+                self._cond.acquire()
                 batch, self._queued = self._queued, []
                 generation, self._next = self._next, self._next + 1
                 self._cond.release()
