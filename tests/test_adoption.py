@@ -8,10 +8,12 @@ snippet appended to every page and a Google Analytics provider. The guide's comm
 with a fresh venv that has only `pip install tideway-docs` (from wheels: no network); the
 guide's file blocks (`<!-- writer: FILE -->`) are put into the site's files as the guide
 says. Only the environment is the test's: the venv, the port, the temporary directory.
+The second test builds the same site with Zensical, as the guide's Zensical section says.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,8 +28,9 @@ import pytest
 import yaml
 
 from tests import services
-from tests.conftest import GIT_ENV, ROOT, run_git
-from tideway_site import gates
+from tests.conftest import GIT_ENV, ROOT, LiveServer, run_git
+from tideway_site import gates, manifest
+from tideway_site.cli import manifest_main
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +43,7 @@ SITE = ROOT / "tests" / "sites" / "mkdocs-material"
 WHEELHOUSE = ROOT / "var" / "wheelhouse"
 # A file block: what the guide tells the writer to put into that file of the site.
 FILE_BLOCK = re.compile(r"<!-- writer: (\S+) -->\n```\w+\n(.*?)```", re.S)
+STORE = Path("var/feedback.sqlite3")  # tideway-serve's store, in the site's repository
 # What a docs build must not pull in: the feedback API's stack.
 WEB_STACK = ("flask", "sqlalchemy", "alembic", "gunicorn", "psycopg", "redis", "pydantic")
 
@@ -57,7 +61,7 @@ def writer_env(tmp_path_factory) -> dict[str, str]:
     """A fresh venv with nothing installed, and an environment in which `pip install`
     finds tideway-docs (built from this tree) and its dependencies without the network."""
     if not (WHEELHOUSE / ".complete").exists():
-        services.unavailable(f"no wheels in {WHEELHOUSE}: run `make {WHEELHOUSE.name}`")
+        services.unavailable(f"no wheels in {WHEELHOUSE}: run `make var/wheelhouse/.complete`")
     base = tmp_path_factory.mktemp("writer-env")
     src, dist, venv = base / "src", base / "dist", base / "venv"
     skip = shutil.ignore_patterns("__pycache__")
@@ -173,11 +177,14 @@ class WriterGuide:
         self.done += 1
         return context, command
 
-    def run(self, expect: str, again: bool = False) -> str:
-        """The next command block (or, `again`, the last one that ran), as the writer types it."""
+    def run(self, expect: str, again: bool = False, fails: bool = False) -> str:
+        """The next command block (or, `again`, the last one run that says `expect`), as the
+        writer types it; with `fails`, it is expected to fail (its next run is recorded over
+        this one)."""
         if again:
-            context, command = self.commands[self.done - 1]
-            assert expect in command, command
+            context, command = next(
+                (ctx, cmd) for ctx, cmd in reversed(self.commands[: self.done]) if expect in cmd
+            )
         else:
             context, command = self._next(expect)
         assert context == "writer", command
@@ -186,8 +193,9 @@ class WriterGuide:
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         gates.record_run(LEDGER, command, done.returncode, GUIDE_SRC)
-        assert done.returncode == 0, f"{command}\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
-        return done.stdout + done.stderr
+        output = done.stdout + done.stderr
+        assert (done.returncode != 0) == fails, f"{command}\n{output[-6000:]}"
+        return output
 
     def start(self, expect: str, log: Path, **env: str) -> tuple[str, subprocess.Popen]:
         context, command = self._next(expect)
@@ -211,26 +219,46 @@ class WriterGuide:
             path.write_text(content)
 
 
+def follow_the_report(repo: Path, report: str) -> dict[str, list[str]]:
+    """What a writer does with the first check's report: `hide: [feedback]` on each page the
+    build could not put the widget on, and each link to a missing anchor pointed at its page.
+    Returns what was changed, by file."""
+    fixed: dict[str, list[str]] = {}
+    for urls in re.findall(r"have no feedback widget: .*?: (\S+(?:, \S+)*)\. ", report):
+        for url in urls.split(", "):
+            src = f"docs/{url}index.md"
+            path = repo / src
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace("---\n", "---\nhide: [feedback]\n", 1))
+            fixed.setdefault(src, []).append("hide: [feedback]")
+    for src, target in re.findall(r"(docs/\S+\.md): missing anchor '(\S+)'", report):
+        page, anchor = target.split("#")
+        link = f"{page.rstrip('/').rsplit('/', 1)[-1]}.md#{anchor}"
+        path = repo / src
+        text = path.read_text(encoding="utf-8")
+        assert link in text, f"{src} has no link {link}"
+        path.write_text(text.replace(link, link.split("#")[0]))
+        fixed.setdefault(src, []).append(link)
+    return fixed
+
+
 def commit(repo: Path, message: str) -> None:
     run_git(repo, "add", "-A")
     run_git(repo, "commit", "-qm", message)
 
 
-def feedback_rows(repo: Path) -> list[tuple]:
-    with sqlite3.connect(repo / "var" / "feedback.sqlite3") as conn:
+def feedback_rows(store: Path) -> list[tuple]:
+    with sqlite3.connect(store) as conn:
         return conn.execute("SELECT page, version, rating FROM feedback ORDER BY id").fetchall()
 
 
-def wait_for_row(repo: Path, count: int, timeout: float = 15) -> tuple:
+def wait_for_row(store: Path, count: int, timeout: float = 15) -> tuple:
+    """The `count`th rating stored in the SQLite file `store`, once it is there."""
     deadline = time.monotonic() + timeout
-    while len(found := feedback_rows(repo)) < count:
+    while len(found := feedback_rows(store)) < count:
         assert time.monotonic() < deadline, f"expected {count} stored ratings, found {found}"
         time.sleep(0.1)
     return found[count - 1]
-
-
-def built_pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("index.html") if p.parent != site / "assets")
 
 
 def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
@@ -247,6 +275,7 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
 
     # Install: the plugin and its commands, no web stack.
     guide.run("pip install tideway-docs")
+    assert (repo / ".gitignore").read_text().endswith("\nvar/\n")
     found = run(
         [str(venv_python), "-c", "import importlib.util as u, sys; "
          f"print(' '.join(m for m in {WEB_STACK!r} if u.find_spec(m)))"],
@@ -255,40 +284,67 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
     assert found.strip() == "", f"the plugin-only install brought {found}"
     assert shutil.which("tideway-publish", path=writer_env["PATH"])
 
-    # Add the plugin, own the pages, build locally: every page carries the widget, and the
-    # site's own theme (its announce bar, CSS and scripts from custom_dir) stays.
+    # Add the plugin and own the pages: the site keeps its theme, provider and plugins.
     guide.write("mkdocs.yml")
     guide.write("OWNERS")
     guide.write("mkdocs.yml")
     config = (repo / "mkdocs.yml").read_text()
     assert "  - tideway:\n      owners_file: OWNERS\n" in config
     assert "custom_dir: material/overrides" in config and "provider: google" in config
-    guide.run("mkdocs build --strict")
-    pages = built_pages(repo / "site")
+
+    # Check: the first check fails on what this site brings (links to anchors that are gone,
+    # a redirect page); the writer does what the report says, and the check passes.
+    report = guide.run("tideway-publish --check", fails=True)
+    fixed = {src: sorted(what) for src, what in follow_the_report(repo, report).items()}
+    assert fixed == {
+        "docs/insiders/index.md": ["hide: [feedback]"],
+        "docs/blog/posts/insiders-now-free-for-everyone.md": [
+            "ensuring-data-privacy.md#advanced-settings",
+            "setting-up-a-blog.md#advanced-settings",
+            "setting-up-tags.md#advanced-settings",
+        ],
+    }, report
+    guide.run("tideway-publish --check", again=True)
+    print(f"checked ({time.monotonic() - started:.0f} s)")
+
+    # Publish 1.0: every page of it carries the widget, and the site's own theme (its
+    # announce bar, CSS and scripts from custom_dir) stays.
+    guide.write("versions.yml")
+    commit(repo, "The feedback widget, page owners and version 1.0")
+    out = guide.run("tideway-publish --all")
+    assert "Published version 1.0 to branch gh-pages" in out, out
+    published = tmp_path / "1.0"
+    published.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "gh-pages", "1.0"], cwd=repo, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(published)], input=archive, check=True)
+    pages = sorted((published / "1.0").rglob("index.html"))
     sources = list((repo / "docs").rglob("*.md"))
     assert len(sources) == 96 and len(pages) > len(sources)  # the blog's pages come on top
     for path in pages:
         html = path.read_text(encoding="utf-8")
-        where = path.relative_to(repo / "site")
+        where = path.relative_to(published)
+        if where.as_posix() == "1.0/insiders/index.html":
+            assert "md-feedback" not in html  # hide: [feedback]
+            continue
         assert html.count('<form class="md-feedback" name="feedback"') == 1, where
-        assert 'data-tideway-version="dev"' in html, where
+        assert 'data-tideway-version="1.0"' in html, where
         assert "assets/stylesheets/custom.f120bdc6.min.css" in html, where
         assert "assets/javascripts/custom.f46acd93.min.js" in html, where
         assert "For updates follow" in html, where
-    print(f"{len(pages)} pages built, each with the widget ({time.monotonic() - started:.0f} s)")
+    print(f"{len(pages)} pages of 1.0, each with the widget ({time.monotonic() - started:.0f} s)")
 
-    # Publish 1.0, then 2.0 after an edit; then the list of versions, which rebuilds nothing.
-    commit(repo, "The feedback widget and page owners")
-    out = guide.run("tideway-publish 1.0")
-    assert "Published version 1.0 to branch gh-pages." in out, out
+    # 2.0 after an edit, from the working tree; 1.0 from its tag, unchanged. Nothing changed
+    # since: nothing is rebuilt.
     page = repo / "docs" / "getting-started.md"
     page.write_text(page.read_text() + "\nInstalling 2.0 is the same.\n")
-    commit(repo, "Docs for 2.0")
-    out = guide.run("tideway-publish 2.0")
-    assert "Published version 2.0 to branch gh-pages." in out, out
     guide.write("versions.yml")
-    commit(repo, "The versions we keep")
+    commit(repo, "Version 2.0")
     out = guide.run("tideway-publish --all")
+    assert "Published version 2.0 to branch gh-pages" in out, out
+    assert "Unchanged, not rebuilt: 1.0." in out, out
+    out = guide.run("tideway-publish --all", again=True)
     assert "Unchanged, not rebuilt: 2.0, 1.0." in out, out
 
     # Serve the published site with the API, and read it as a reader would, with every
@@ -314,7 +370,7 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
         form = reader.locator("form.md-feedback")
         form.wait_for(state="visible")
         form.locator("button[data-md-value='1']").click()
-        assert wait_for_row(repo, 1) == ("setup/", "2.0", 1)
+        assert wait_for_row(repo / STORE, 1) == ("setup/", "2.0", 1)
         reader.locator(".md-version__current").wait_for()
         assert reader.locator(".md-version__current").inner_text().strip() == "2.0"
         listed = [t.strip() for t in reader.locator(".md-version__link").all_inner_texts()]
@@ -335,7 +391,7 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
         assert "For updates follow" in reader.locator("[data-md-component=announce]").inner_text()
         form.wait_for(state="visible")
         form.locator("button[data-md-value='0']").click()
-        assert wait_for_row(repo, 2) == ("getting-started/", "1.0", 0)
+        assert wait_for_row(repo / STORE, 2) == ("getting-started/", "1.0", 0)
         reader.screenshot(path=str(output_dir / "old-version.png"))
     finally:
         context.close()
@@ -349,9 +405,114 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
     main_html.write_text(main_html.read_text().replace("For updates follow", "For news follow"))
     commit(repo, "Announce bar")
     out = guide.run("tideway-publish --all", again=True)
-    assert "Published version 2.0 to branch gh-pages." in out, out
+    assert "Published version 2.0 to branch gh-pages" in out, out
     assert "Unchanged, not rebuilt: 1.0." in out, out
     assert "For news follow" in run_git(repo, "show", "gh-pages:2.0/index.html")
     assert "For updates follow" in run_git(repo, "show", "gh-pages:1.0/index.html")
     assert guide.done == len(guide.commands) and guide.filed == len(guide.files)
     print(f"adopted in {time.monotonic() - started:.0f} s")
+
+
+# The same site built by Zensical, which runs no MkDocs plugins. The writer follows the
+# guide's "Sites built with Zensical": the same mkdocs.yml, Material's version provider set by
+# hand, and the package's theme merged into the site's own custom_dir (Zensical reads one).
+ZENSICAL = Path(sys.executable).parent / "zensical"
+THEME = ROOT / "tideway_site" / "theme"
+# Pages that Zensical builds without the widget, since the plugin that places it on them is
+# not run: the blog's index, archive, category and pagination views, the home page (whose
+# home.html empties the `content` block) and a redirect page. The MkDocs build has it on all.
+NO_PLUGIN_NO_WIDGET = re.compile(r"^(|insiders/|blog/|blog/(archive|category|page)/.+)$")
+
+
+def manifest_urls(version_dir: Path) -> dict[str, str]:
+    doc = json.loads((version_dir / manifest.MANIFEST_NAME).read_text())
+    return {p["url"]: p.get("src", "") for p in doc["pages"]}
+
+
+def test_the_same_site_built_by_zensical_stores_ratings_by_version(
+    tmp_path, browser, sqlite_url, output_dir
+):
+    if not ZENSICAL.exists():
+        pytest.fail("zensical is not installed: `make test` installs it from constraints.txt")
+    project = tmp_path / "material-docs"
+    shutil.copytree(SITE, project)
+    blocks = [
+        content for name, content in FILE_BLOCK.findall(GUIDE.read_text()) if name == "mkdocs.yml"
+    ]
+    config = project / "mkdocs.yml"
+    for snippet in blocks:
+        config.write_text(apply_to_mkdocs_yml(config.read_text(), snippet))
+    config.write_text(
+        apply_to_mkdocs_yml(config.read_text(), "extra:\n  version:\n    provider: mike\n")
+    )
+    # Merged by copying: Zensical does not follow a link inside custom_dir.
+    overrides = project / "material" / "overrides"
+    shutil.copytree(THEME / "partials", overrides / "partials")
+    shutil.copytree(THEME / "assets" / "tideway", overrides / "assets" / "tideway")
+    done = subprocess.run(
+        [str(ZENSICAL), "build", "--clean"], cwd=project, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    # mike's layout, as the guide says for Zensical: the build copied into each version's
+    # directory and its alias's, versions.json beside them; a manifest per version.
+    layout = tmp_path / "layout"
+    for version in ("1.0", "2.0"):
+        shutil.copytree(project / "site", layout / version)
+        docs = str(project / "docs")
+        assert manifest_main([str(layout / version), "--version", version, "--docs", docs]) == 0
+    shutil.copytree(layout / "2.0", layout / "latest")
+    versions = [
+        {"version": "2.0", "title": "2.0", "aliases": ["latest"]},
+        {"version": "1.0", "title": "1.0", "aliases": []},
+    ]
+    (layout / "versions.json").write_text(json.dumps(versions))
+
+    pages = sorted((layout / "1.0").rglob("index.html"))
+    assert len(pages) == 108, len(pages)
+    without = [
+        path.parent.relative_to(layout / "1.0").as_posix().removeprefix(".") + "/"
+        for path in pages
+        if 'class="md-feedback"' not in path.read_text(encoding="utf-8")
+    ]
+    without = [url.removeprefix("/") for url in without]
+    assert all(NO_PLUGIN_NO_WIDGET.match(url) for url in without), without
+    assert len(pages) - len(without) >= 90  # every guide, reference and blog post page
+    assert "setup/" in manifest_urls(layout / "1.0")
+
+    server = LiveServer(
+        {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(layout),
+         "TIDEWAY_RATE_LIMIT_CLIENT": "1000/minute"}
+    ).start()  # fmt: skip
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(server.url + "/")
+                else route.abort()
+            ),
+        )
+        reader = context.new_page()
+        reader.goto(f"{server.url}/latest/setup/")
+        form = reader.locator("form.md-feedback")
+        form.wait_for(state="visible")
+        form.locator("button[data-md-value='1']").click()
+        store = Path(sqlite_url.removeprefix("sqlite:///"))
+        assert wait_for_row(store, 1) == ("setup/", "2.0", 1)
+        listed = [t.strip() for t in reader.locator(".md-version__link").all_inner_texts()]
+        assert listed[:2] == ["2.0", "1.0"], listed
+
+        reader.goto(f"{server.url}/1.0/getting-started/")
+        banner = reader.locator("[data-md-component=outdated]")
+        banner.wait_for(state="visible")
+        assert "which is not the latest release" in banner.inner_text()
+        form.wait_for(state="visible")
+        form.locator("button[data-md-value='0']").click()
+        assert wait_for_row(store, 2) == ("getting-started/", "1.0", 0)
+        reader.screenshot(path=str(output_dir / "zensical-old-version.png"))
+    finally:
+        context.close()
+        server.stop()
