@@ -95,6 +95,36 @@ def test_confirming_sends_the_waiting_acknowledgement(app, client, smtp):
     assert client.post("/api/v1/confirm/not-a-token").status_code == 404
 
 
+def test_a_confirmation_link_expires_after_a_week_and_a_new_one_is_sent(app, client, smtp):
+    submit(client, 1)
+    assert deliver(app, smtp.port)["sent"] == 1
+    [old] = smtp.inbox.messages
+    # Eight days on (the clock moves; here the row does): the old link confirms nothing.
+    with app.extensions["store"].transaction() as session:
+        entry = session.scalars(select(MailAddress)).one()
+        entry.confirm_sent_at -= timedelta(days=8)
+    path = "/" + confirm_link(old).removeprefix(SITE)
+    refused = client.post(path)
+    assert refused.status_code == 410 and b"more than a week old" in refused.data
+    assert deliver(app, smtp.port)["sent"] == 0  # the acknowledgement still waits
+    # The reader gives the address again: a new confirmation, and this one works.
+    submit(client, 2)
+    assert deliver(app, smtp.port)["sent"] == 1
+    fresh = smtp.inbox.messages[-1]
+    assert fresh["Subject"] == old["Subject"] and confirm_link(fresh) != confirm_link(old)
+    assert client.post("/" + confirm_link(fresh).removeprefix(SITE)).status_code == 200
+    assert deliver(app, smtp.port)["sent"] == 2  # both acknowledgements
+
+
+def test_the_outbox_command_counts_the_mail_held_for_a_confirmation(app, client):
+    submit(client, 1)
+    submit(client, 2)
+    shown = review_fixtures.cli(app, "mail", "outbox")
+    assert "2 mail(s) to readers wait for their address to be confirmed" in shown
+    assert "Confirm that you want mail about this page" in shown
+    assert "1 mail(s) waiting in the outbox" in shown
+
+
 def test_the_fixed_note_waits_for_confirmation_and_is_dropped_with_the_address(
     app, client, reviewers, smtp
 ):

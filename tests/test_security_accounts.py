@@ -189,3 +189,27 @@ def test_tokens_made_before_expiry_existed_get_an_end(store_url):
         expires = datetime.fromisoformat(expires)
     expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
     assert timedelta(days=89) < expires - now <= timedelta(days=90, minutes=5)
+
+
+def test_one_token_can_be_revoked_and_the_others_keep_working(client, app):
+    create(app, "ana", password=None)
+    create(app, "bo", password=None)
+    first = cli(app, "tokens", "create", "ana", "--label", "laptop").strip()
+    second = cli(app, "tokens", "create", "ana", "--label", "ci").strip()
+    theirs = cli(app, "tokens", "create", "bo").strip()
+    listed = cli(app, "tokens", "list", "ana").splitlines()
+    laptop_id = next(line.split("\t")[0] for line in listed if "\tlaptop\t" in line)
+    bo_id = cli(app, "tokens", "list", "bo").split("\t")[0]
+
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["tokens", "revoke", "ana", "--id", bo_id])
+    assert refused.exit_code != 0 and f"ana has no token {bo_id}" in refused.output
+    assert "Revoked 1 token(s) of ana" in cli(app, "tokens", "revoke", "ana", "--id", laptop_id)
+
+    def status(token):
+        auth = {"Authorization": f"Bearer {token}"}
+        return client.get("/api/v1/tasks", headers=auth).status_code
+
+    assert (status(first), status(second), status(theirs)) == (401, 200, 200)
+    states = {line.split("\t")[0]: line for line in cli(app, "tokens", "list", "ana").splitlines()}
+    assert states[laptop_id].endswith("revoked")

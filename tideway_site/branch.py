@@ -2,7 +2,8 @@
 
 mike commits each build under `/<version>/` on a publishing branch, keeps `versions.json`
 at its root and writes the root redirect to the default version. This module drives it
-as a subprocess (the way CI would) and never pushes unless asked.
+in processes of its own (mike's git code works on the current directory and reads the git
+identity from the environment) and never pushes unless asked.
 """
 
 from __future__ import annotations
@@ -101,6 +102,41 @@ def mike_deploy(
     mike(repo, tree, *args, version, *aliases, env=env)
 
 
+def deploy_built(
+    tree: Path,
+    site_dir: Path,
+    version: str,
+    *,
+    branch: str,
+    aliases: tuple[str, ...] = (),
+    title: str | None = None,
+    props: dict[str, str] | None = None,
+    mike_options: dict | None = None,
+    use_directory_urls: bool = True,
+    env: dict | None = None,
+) -> None:
+    """Commit an already built `site_dir` as `version` with mike's own deploy (its layout,
+    alias rules and versions.json), without building again: see mike_commit.py."""
+    options = mike_options or {}
+    args = ["--site-dir", str(site_dir), "--branch", branch]
+    args += ["--alias-type", options.get("alias_type") or "symlink"]
+    if options.get("redirect_template"):
+        args += ["--template", str(tree / options["redirect_template"])]
+    if not use_directory_urls:
+        args.append("--no-directory-urls")
+    for key, value in (props or {}).items():
+        args += ["--prop-set-string", f"{key}={value}"]
+    if title:
+        args += ["--title", title]
+    # -P: not the tree's own tideway_site (an old ref's) ahead of the installed one.
+    cmd = [sys.executable, "-P", "-m", "tideway_site.mike_commit", *args, version, *aliases]
+    result = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PublishError(
+            f"mike deploy of {version} failed:\n{result.stderr.strip() or result.stdout.strip()}"
+        )
+
+
 def mike_delete(repo: Path, versions: list[str], *, branch: str) -> None:
     mike(repo, repo, "delete", "--branch", branch, "--ignore-remote-status", *versions)
 
@@ -157,6 +193,42 @@ def push(repo: Path, branch: str, remote: str = "origin") -> None:
     git(repo, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
 
 
+def _extract(repo: Path, commit: str, dest: Path) -> None:
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="tar")
+
+
+# What tells a directory written by write_output from anything else: never delete that.
+OUTPUT_MARK = "versions.json"
+
+
+def write_output(repo: Path, branch: str, out_dir: Path) -> None:
+    """Write the branch's whole tree into `out_dir` as plain files: mike's aliases (symlinks
+    on the branch) become copies, since a static host's upload may not follow links.
+
+    `out_dir` is replaced when it holds an earlier output; any other non-empty directory is
+    refused.
+    """
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / OUTPUT_MARK).is_file():
+        raise PublishError(
+            f"{out_dir} is not empty and holds no {OUTPUT_MARK}: give a new directory for "
+            "--output, the whole published site goes there."
+        )
+    commit = git(repo, "rev-parse", branch)
+    with tempfile.TemporaryDirectory(prefix="tideway-output-") as tmp:
+        tree = Path(tmp) / "tree"
+        _extract(repo, commit, tree)
+        staging = Path(tmp) / "site"
+        shutil.copytree(tree, staging, symlinks=False)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staging, out_dir)
+
+
 def export(repo: Path, branch: str, site_dir: Path) -> Path:
     """Make `site_dir` show the branch's tree, swapping a symlink so readers never see a half.
 
@@ -169,11 +241,7 @@ def export(repo: Path, branch: str, site_dir: Path) -> Path:
         snapshots.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=snapshots))
         staging.chmod(0o755)
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(staging, filter="tar")
+        _extract(repo, commit, staging)
         staging.rename(target)
     if site_dir.exists() and not site_dir.is_symlink():
         raise PublishError(f"{site_dir} exists and is not a symlink made by publishing.")

@@ -1,5 +1,5 @@
-"""`scripts/publish` and `scripts/manifest`: argument parsing only; the work is in publish.py
-and manifest.py."""
+"""`tideway-publish` and `tideway-manifest` (`scripts/publish` and `scripts/manifest` in a
+clone): argument parsing only; the work is in publish.py and manifest.py."""
 
 from __future__ import annotations
 
@@ -12,12 +12,18 @@ from . import gates, manifest
 from .publish import VERSIONS_FILE, PublishError, publish, repo_plan
 from .versions import Plan, VersionSpec
 
+# The version name `--check` gives the working tree when it names none: the plugin's own
+# name for an unpublished build.
+CHECK_VERSION = "dev"
 
-def publish_main(argv: list[str] | None = None) -> int:
+
+def publish_parser() -> argparse.ArgumentParser:
+    """The options of `tideway-publish`; docs/reference/publish.md lists each one (a test
+    holds them to it)."""
     parser = argparse.ArgumentParser(
-        prog="scripts/publish",
-        description="Run the gates, then publish docs versions with mike. "
-        "A failed gate publishes nothing.",
+        prog="tideway-publish",
+        description="Build each changed docs version once, run the gates on that build, then "
+        "publish it with mike. A failed gate publishes nothing.",
     )
     parser.add_argument("version", nargs="?", help="publish the working tree as VERSION")
     parser.add_argument("--all", action="store_true", help="every version in versions.yml")
@@ -26,18 +32,37 @@ def publish_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", help="the version's title in the selector")
     parser.add_argument("--dev", action="store_true", help="VERSION is not released yet")
     parser.add_argument("--push", action="store_true", help="push the branch to origin")
-    parser.add_argument("--check", action="store_true", help="run the gates, publish nothing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run the gates, publish nothing (alone: the working tree)",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
     parser.add_argument(
         "--prune", action="store_true", help="with --all: delete versions no longer listed"
     )
     parser.add_argument("--branch", default="gh-pages", help="publishing branch (gh-pages)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="also write the whole published site into DIR (for a Pages artifact)",
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the docs repository")
     parser.add_argument("--ledger", type=Path, help="tested-commands ledger (var/...)")
     parser.add_argument("--report-json", type=Path, help="write the gate report as JSON here")
+    return parser
+
+
+def publish_main(argv: list[str] | None = None) -> int:
+    parser = publish_parser()
     args = parser.parse_args(argv)
+    if args.check and not (args.version or args.all):
+        args.version = CHECK_VERSION
     if bool(args.version) == args.all:
         parser.error("give either VERSION or --all")
+    if args.check and args.output:
+        parser.error("--check publishes nothing: no --output")
     if args.prune and not args.all:
         parser.error("--prune goes with --all")
     if args.prune and not (args.root / VERSIONS_FILE).exists():
@@ -72,6 +97,7 @@ def publish_main(argv: list[str] | None = None) -> int:
                 ledger=args.ledger,
                 set_default=args.all or args.default,
                 prune=args.prune,
+                output=args.output.resolve() if args.output else None,
             )
     except PublishError as exc:
         print(exc, file=sys.stderr)
@@ -96,7 +122,7 @@ def publish_main(argv: list[str] | None = None) -> int:
 
 def manifest_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="scripts/manifest",
+        prog="tideway-manifest",
         description="Write feedback-manifest.json for a built version (MkDocs or Zensical) "
         "from its HTML.",
     )

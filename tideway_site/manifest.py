@@ -18,6 +18,8 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import yaml
+
 from .htmlpage import built_pages, read_page
 
 MANIFEST_NAME = "feedback-manifest.json"
@@ -29,6 +31,9 @@ TERMS_TEXT = 2000  # characters
 # A term on more pages than this tells nothing about which of them are related, and walking
 # its pages would make the cost grow with the square of the site.
 MAX_PAGES_PER_TERM = 20
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*$", re.S | re.M)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+H1 = re.compile(r"^#\s+(.+?)(?:\s+#+)?(?:\s*\{[^}]*\})?\s*$", re.M)
 WORD = re.compile(r"[a-z][a-z0-9_-]{3,}")
 STOPWORDS = frozenset(
     """
@@ -100,17 +105,68 @@ def write(site_dir: Path, manifest: dict) -> Path:
     return out
 
 
-def guess_source(url: str, docs_dir: Path | None) -> str:
-    """The Markdown source of a page URL, when the HTML does not carry it (Zensical)."""
+def url_source(url: str) -> list[str]:
+    """The Markdown sources that a page URL comes from by MkDocs' own rule, most likely first."""
     stem = url.rstrip("/")
-    candidates = [f"{stem}.md", f"{stem}/index.md"] if stem else ["index.md"]
     if stem.endswith(".html"):
-        candidates = [stem.removesuffix(".html") + ".md"]
-    if docs_dir is not None:
-        for candidate in candidates:
-            if (docs_dir / candidate).is_file():
-                return candidate
-    return candidates[0]
+        return [stem.removesuffix(".html") + ".md"]
+    return [f"{stem}.md", f"{stem}/index.md"] if stem else ["index.md"]
+
+
+def markdown_title(path: Path) -> tuple[str, str]:
+    """A Markdown page's title and slug as a blog names its post: front matter `title` (or
+    the first level-1 heading), front matter `slug`."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    meta = {}
+    front = FRONT_MATTER.match(text)
+    if front:
+        try:
+            meta = yaml.safe_load(front.group(1)) or {}
+        except yaml.YAMLError:
+            meta = {}
+        text = text[front.end() :]
+    if not isinstance(meta, dict):
+        meta = {}
+    heading = H1.search(FENCE.sub("", text))  # not a shell comment in a code block
+    title = meta.get("title") or (heading.group(1) if heading else "")
+    return " ".join(str(title).split()).casefold(), str(meta.get("slug") or "")
+
+
+def page_sources(pages: list[dict], docs_dir: Path | None) -> dict[str, str]:
+    """The Markdown source of each built page without a `source` stamp, by URL.
+
+    A page whose URL follows MkDocs' rule (`a/b/` from `a/b.md` or `a/b/index.md`) comes from
+    that file. A blog post does not: its URL is made of its date and slug, in formats of the
+    blog's configuration (and Zensical's pages carry no source), so it is the one Markdown
+    file left over whose title is the page's, or, among several, whose `slug` ends its URL.
+    A page matched by neither was generated (a blog's archive, category and index pages).
+    """
+    found, unmatched = {}, []
+    for page in pages:
+        candidates = url_source(page["url"])
+        found[page["url"]] = candidates[0]
+        existing = [c for c in candidates if docs_dir is not None and (docs_dir / c).is_file()]
+        if existing:
+            found[page["url"]] = existing[0]
+        else:
+            unmatched.append(page)
+    if docs_dir is None or not unmatched:
+        return found
+    claimed = set(found.values())
+    by_title = defaultdict(list)
+    for path in sorted(docs_dir.rglob("*.md")):
+        src = path.relative_to(docs_dir).as_posix()
+        if src not in claimed:
+            title, slug = markdown_title(path)
+            by_title[title].append((src, slug))
+    for page in unmatched:
+        sources = by_title.get(" ".join(page["title"].split()).casefold(), [])
+        if len(sources) > 1:
+            last = page["url"].rstrip("/").rsplit("/", 1)[-1]
+            sources = [(src, slug) for src, slug in sources if slug == last]
+        if len(sources) == 1:
+            found[page["url"]] = sources[0][0]
+    return found
 
 
 def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None) -> dict:
@@ -128,7 +184,7 @@ def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None
         pages.append(
             {
                 "url": url,
-                "src": stamps.get("source") or guess_source(url, docs_dir),
+                "src": stamps.get("source", ""),
                 "title": title,
                 "owner": stamps.get("owner", ""),
                 "reviewed": stamps.get("reviewed", ""),
@@ -139,6 +195,10 @@ def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None
             }
         )
         terms[url] = page_terms(f"{title} {built.text}")
+    unstamped = [p for p in pages if not p["src"]]
+    sources = page_sources(unstamped, docs_dir)
+    for page in unstamped:
+        page["src"] = sources[page["url"]]
     if version is None:
         stamped = {v for v in versions_seen if v}
         version = stamped.pop() if len(stamped) == 1 else site_dir.resolve().name

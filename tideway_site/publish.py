@@ -1,9 +1,12 @@
-"""Publishing: run the gates, then deploy with mike, for one version or for every version
-that `versions.yml` lists, rebuilding only the versions whose inputs changed.
+"""Publishing: build, run the gates on that build, then deploy the same build with mike, for
+one version or for every version that `versions.yml` lists, rebuilding only the versions
+whose inputs changed.
 
-A version's inputs are hashed (its docs, mkdocs.yml and overrides, this plugin's own code,
-and its settings); mike stores the hash as the version's `inputs` property in versions.json,
-and a version whose hash matches keeps its published tree.
+A version's inputs are hashed (every file its MkDocs configuration makes a build read, see
+inputs.py; this plugin's own code and theme; its settings); mike stores the hash as the
+version's `inputs` property in versions.json, and a version whose hash matches keeps its
+published tree. Each changed version is built once: the site the gates passed is the site
+published.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import subprocess
+import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -18,7 +23,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import banners, branch
+from mike import mkdocs_utils
+
+from . import banners, branch, inputs
 from .branch import PublishError, export, git, git_env, published_versions
 from .gates import DEFAULT_LEDGER, GateResult, run_gates
 from .plugin import DEV_ENV
@@ -28,10 +35,8 @@ __all__ = ["PublishError", "export", "publish", "publish_all", "project_version"
 
 # A release tag: v1, 1.2, v0.3.1 ... (the leading "v" is dropped for the version name).
 RELEASE_TAG = re.compile(r"^v?(\d+(?:\.\d+){0,2})$")
-# What a build reads from its tree; a change to any of them means the version is rebuilt.
-BUILD_INPUTS = ("docs", "mkdocs.yml", "overrides")
-# The plugin that builds every version is the installed one, whatever the ref: its code is
-# an input of every version.
+# The plugin that builds every version is the installed one, whatever the ref: its code and
+# theme are an input of every version (an upgrade of the plugin rebuilds them all).
 PLUGIN_DIR = Path(__file__).resolve().parent
 VERSIONS_FILE = "versions.yml"
 
@@ -47,22 +52,33 @@ def project_version(root: Path) -> str:
         ) from None
 
 
-def _hash_paths(digest, root: Path, names) -> None:
-    for name in names:
-        base = root / name
-        paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
-        for path in paths:
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            digest.update(path.read_bytes() + b"\0")
+def _hash_files(digest, paths: list[Path], tree: Path) -> None:
+    for path in paths:
+        # Named from the tree, so the same sources in another checkout hash the same.
+        name = path.relative_to(tree) if path.is_relative_to(tree) else path
+        digest.update(str(name).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
 
 
-def inputs_hash(tree: Path, spec: VersionSpec | None = None) -> str:
+def read_site(tree: Path) -> inputs.Site:
+    try:
+        return inputs.read_site(tree)
+    except inputs.SiteConfigError as exc:
+        raise PublishError(str(exc)) from None
+
+
+def inputs_hash(
+    tree: Path, spec: VersionSpec | None = None, site: inputs.Site | None = None
+) -> str:
     """A content hash over everything a build of `spec` from `tree` reads."""
+    tree = tree.resolve()
+    site = site or read_site(tree)
+    found = {p for root in site.inputs for p in inputs.files(root)}
+    found |= {p for root in site.broad_inputs for p in inputs.files(root, tracked=True)}
     digest = hashlib.sha256()
-    _hash_paths(digest, tree, BUILD_INPUTS)
-    _hash_paths(digest, PLUGIN_DIR.parent, [PLUGIN_DIR.name])
+    _hash_files(digest, sorted(found), tree)
+    _hash_files(digest, inputs.files(PLUGIN_DIR), PLUGIN_DIR.parent)
+    digest.update(site.settings.encode() + b"\0")
     if spec is not None:
         digest.update(f"dev={spec.dev}\0title={spec.title}\0".encode())
     return digest.hexdigest()[:16]
@@ -150,13 +166,16 @@ def publish(
     prune: bool = False,
     ledger: Path | None = None,
     today: dt.date | None = None,
+    output: Path | None = None,
     log=print,
 ) -> Outcome:
     """Publish the plan's versions (or `only` these) whose inputs changed.
 
-    With `gates`, every version to be built is checked first, and if any gate fails nothing
-    is deployed: the branch stays as it was. `check_only` stops after the gates. `prune`
-    deletes the published versions the plan no longer lists.
+    Each one is built once. With `gates`, every version built is checked, and if any gate
+    fails nothing is deployed: the branch stays as it was; else the checked build is
+    deployed. `check_only` stops after the gates. `prune` deletes the published versions the
+    plan no longer lists. `output` receives the whole published site as files (aliases as
+    copies), for a static host that takes a directory (a Pages artifact).
     """
     outcome = Outcome()
     if push:
@@ -167,32 +186,36 @@ def publish(
         todo = []
         for spec in specs:
             tree = stack.enter_context(checkout(repo, spec.ref))
-            digest = inputs_hash(tree, spec)
+            site = read_site(tree)
+            digest = inputs_hash(tree, spec, site)
             if not force and _is_current(published.get(spec.version), spec, digest):
                 outcome.unchanged.append(spec.version)
             else:
-                todo.append((spec, tree, digest))
-        if gates:
-            for spec, tree, _ in todo:
-                with tempfile.TemporaryDirectory(prefix="tideway-gates-") as out:
-                    outcome.gates[spec.version] = run_gates(
-                        tree,
-                        Path(out) / "site",
-                        build_env(repo, spec),
-                        ledger or repo / DEFAULT_LEDGER,
-                        today,
-                    )
-            if not outcome.passed or check_only:
-                return outcome
-        for spec, tree, digest in todo:
-            branch.mike_deploy(
-                repo,
+                built = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tideway-")))
+                todo.append((spec, tree, site, digest, built / "site"))
+        # Every changed version is built before any is deployed: when a gate fails, nothing
+        # is, not even the versions that passed.
+        for spec, tree, site, _, out in todo:
+            env = build_env(repo, spec)
+            if gates:
+                outcome.gates[spec.version] = run_gates(
+                    tree, out, env, ledger or repo / DEFAULT_LEDGER, today
+                )
+            else:
+                build(tree, site, out, env)
+        if not outcome.passed or check_only:
+            return outcome
+        for spec, tree, site, digest, out in todo:
+            branch.deploy_built(
                 tree,
+                out,
                 spec.version,
                 branch=branch_name,
                 aliases=spec.aliases,
                 title=spec.title,
                 props={"inputs": digest},
+                mike_options=site.mike,
+                use_directory_urls=site.use_directory_urls,
                 env=build_env(repo, spec),
             )
             outcome.built.append(spec.version)
@@ -216,7 +239,24 @@ def publish(
     if push:
         branch.push(repo, branch_name)
         log(f"Pushed branch {branch_name} to origin.")
+    if output is not None:
+        branch.write_output(repo, branch_name, output)
+        log(f"Wrote the whole site ({branch_name}) to {output}.")
     return outcome
+
+
+def build(tree: Path, site: inputs.Site, out: Path, env: dict[str, str]) -> None:
+    """Build a version without the gates (`make serve`): the build mike deploy would make,
+    with mike's plugin added to the config as mike adds it (versioned `site_url`)."""
+    # The console script, not `python -m`, for the reason gates.strict_build gives.
+    mkdocs = str(Path(sys.executable).parent / "mkdocs")
+    with mkdocs_utils.inject_plugin(str(site.config_file)) as config_file:
+        done = subprocess.run(
+            [mkdocs, "build", "--config-file", config_file, "--site-dir", str(out)],
+            cwd=tree, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise PublishError(f"mkdocs build of {tree} failed:\n{done.stderr.strip()[-3000:]}")
 
 
 def root_404(repo: Path, branch_name: str, plan: Plan) -> str:

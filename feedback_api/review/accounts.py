@@ -146,13 +146,15 @@ def list_tokens(session: Session, user: User) -> list[ApiToken]:
     )
 
 
-def revoke_tokens(session: Session, user: User) -> int:
-    done = session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-    return done.rowcount
+def revoke_tokens(session: Session, user: User, token_id: int | None = None) -> int:
+    """Revoke the user's live tokens, or only the one numbered `token_id` (`tokens list`)."""
+    query = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:
+            raise AccountError(f"{user.name} has no token {token_id} (`tokens list {user.name}`).")
+        query = query.where(ApiToken.id == token_id)
+    return session.execute(query.values(revoked_at=datetime.now(UTC))).rowcount
 
 
 def user_for_token(session: Session, token: str) -> User | None:

@@ -42,7 +42,8 @@ LONGEST_WAIT = timedelta(hours=6)
 READER_KINDS = ("ack", "resolved", "confirm")
 CAP_WINDOW = timedelta(days=1)
 # A reader who missed the confirmation gets a new one when they give the address again,
-# but not sooner than this: a stranger cannot use it to mail an address over and over.
+# but not sooner than this: a stranger cannot use it to mail an address over and over. A
+# confirmation link works for as long, so a leaked old mail cannot confirm it later.
 CONFIRM_AGAIN_AFTER = timedelta(days=7)
 
 outbox = Outbox.__table__
@@ -346,6 +347,15 @@ def waiting(conn: Connection, limit: int = 50) -> tuple[int, list]:
     return total or 0, rows
 
 
+def held(conn: Connection) -> int:
+    """Reader mail waiting for its address to be confirmed (not sent until it is)."""
+    return conn.scalar(
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.held.is_(True), outbox.c.sent_at.is_(None), outbox.c.dropped_at.is_(None))
+    )
+
+
 def _claim(engine: Engine, now: datetime, limit: int) -> list:
     due = and_(
         outbox.c.sent_at.is_(None),
@@ -488,12 +498,15 @@ def unsubscribe(conn: Connection, token: str, mail_key: bytes, now: datetime) ->
     return True
 
 
-def confirm(conn: Connection, token: str, now: datetime, daily_cap: int) -> bool:
-    """The reader confirms their address: the mail held for it goes out. False for a link
-    we do not know, or an address that asked for no more mail."""
+def confirm(conn: Connection, token: str, now: datetime, daily_cap: int) -> str:
+    """The reader confirms their address: the mail held for it goes out. `confirmed`, or
+    `unknown` for a link we do not know or an address that asked for no more mail, or
+    `expired` for an unused link older than `CONFIRM_AGAIN_AFTER`."""
     state = conn.execute(select(addresses).where(addresses.c.confirm_hash == _hash(token))).first()
     if state is None or state.suppressed_at is not None:
-        return False
+        return "unknown"
+    if state.confirmed_at is None and state.confirm_sent_at <= now - CONFIRM_AGAIN_AFTER:
+        return "expired"
     if state.confirmed_at is None:
         conn.execute(
             update(addresses)
@@ -519,7 +532,7 @@ def confirm(conn: Connection, token: str, now: datetime, daily_cap: int) -> bool
             .where(outbox.c.id.in_(held[room:]))
             .values(held=False, dropped_at=now, last_error="cap")
         )
-    return True
+    return "confirmed"
 
 
 def purge_addresses(conn: Connection) -> int:

@@ -67,8 +67,15 @@ def confirm_page(token: str):
 def confirm_address(token: str):
     with current_app.extensions["store"].transaction() as session:
         cap = current_app.extensions["review"].intake.mail.daily_cap
-        done = notify.confirm(session.connection(), token, datetime.now(UTC), cap)
-    if not done:
+        outcome = notify.confirm(session.connection(), token, datetime.now(UTC), cap)
+    if outcome == "expired":
+        return _page(
+            "Link expired",
+            "This confirmation link is more than a week old. Give your address again with your "
+            "next feedback and we will send a new one.",
+            status=410,
+        )
+    if outcome == "unknown":
         return _page("Link not recognised", "This confirmation link is not valid.", status=404)
     return _page("Confirmed", "Thank you: we will write to you about this page.")
 

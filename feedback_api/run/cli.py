@@ -216,10 +216,17 @@ def _register_review(app: Flask) -> None:
 
     @tokens.command("revoke")
     @click.argument("name")
-    def tokens_revoke(name) -> None:
-        """Revoke every token of the user NAME."""
+    @click.option(
+        "--id",
+        "token_id",
+        type=click.IntRange(1, 2**63 - 1),
+        help="Revoke only this token (the first column of `tokens list`).",
+    )
+    def tokens_revoke(name, token_id) -> None:
+        """Revoke every token of the user NAME, or only the one --id names."""
         with account_change() as session:
-            count = accounts.revoke_tokens(session, accounts.find_user(session, name))
+            user = accounts.find_user(session, name)
+            count = accounts.revoke_tokens(session, user, token_id)
         click.echo(f"Revoked {count} token(s) of {name}.")
 
     @app.cli.group("sla")
@@ -268,8 +275,14 @@ def _register_mail(app: Flask) -> None:
         settings = current_app.config["SETTINGS"]
         with current_app.extensions["store"].transaction() as session:
             total, rows = notify.waiting(session.connection(), limit)
+            held = notify.held(session.connection())
         if not settings.smtp_host:
             click.echo("No SMTP server is set (TIDEWAY_SMTP_HOST): mail waits here until one is.")
+        if held:
+            click.echo(
+                f"{held} mail(s) to readers wait for their address to be confirmed; they are "
+                "not shown and go out when the reader opens the confirmation link."
+            )
         if not total:
             click.echo("No mail is waiting in the outbox.")
             return

@@ -132,12 +132,16 @@
     }, () => retryLater());
   };
 
-  const mount = () => {
-    const form = document.forms.feedback;
+  // `known`: versions.js has looked the version up (the page had none).
+  const mount = known => {
+    const form = document.forms.feedback, data = form?.dataset;
     // Wired once, however often the page is announced.
     if (!form || form.tidewayMounted) return;
+    // A build that runs no plugins (Zensical) leaves the version out: versions.js finds it
+    // in the published site's versions.json, sets it and says so.
+    if (!data.tidewayVersion && known != 1) return form.addEventListener("tideway:version", () => mount(1));
     form.tidewayMounted = true;
-    const container = form.parentNode, data = form.dataset, strings = JSON.parse(data.tidewayStrings);
+    const container = form.parentNode, strings = JSON.parse(data.tidewayStrings);
     const ratingFieldset = form.firstElementChild;
     const followUp = container.querySelector(".tideway-more");
     const panel = container.querySelector(".tideway-panel");
@@ -357,6 +361,11 @@
       ratedNote.hidden = false;
     }
     form.hidden = false;
+    // Sent without a version, an answer could only be refused: the reader is told at once.
+    if (!data.tidewayVersion) {
+      ratingFieldset.disabled = true;
+      setStatus(strings.no_page);
+    }
     sendNext(); // whatever an earlier page load left in the queue
   };
 

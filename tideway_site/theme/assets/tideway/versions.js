@@ -36,21 +36,23 @@
     }
     return versions;
   }
+  // mike's layout: each version at <site>/<version or alias>/, versions.json beside them.
   // A build without the tideway plugin (Zensical) does not know its own version: it is the
-  // version root's name in versions.json, and one listed before the default is unreleased.
+  // entry of versions.json that names the version root, as a version or as an alias.
+  function rootName() {
+    return decodeURI(versionRoot().pathname).split("/").filter(Boolean).pop();
+  }
+  function entryIndex(list, name) {
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].version === name || (list[i].aliases || []).indexOf(name) !== -1) return i;
+    }
+    return -1;
+  }
+  // One listed before the default is unreleased.
   function describe(banner, latestAlias) {
-    var name = decodeURI(versionRoot().pathname).split("/").filter(Boolean).pop();
     siteVersions().then(function (list) {
-      var index = function (test) {
-        for (var i = 0; i < list.length; i++) if (test(list[i])) return i;
-        return -1;
-      };
-      var mine = index(function (v) {
-        return v.version === name || (v.aliases || []).indexOf(name) !== -1;
-      });
-      var latest = index(function (v) {
-        return v.version === latestAlias || (v.aliases || []).indexOf(latestAlias) !== -1;
-      });
+      var mine = entryIndex(list, rootName());
+      var latest = entryIndex(list, latestAlias);
       if (mine === -1) return;
       var kind = latest !== -1 && mine < latest ? "unreleased" : "outdated";
       banner.setAttribute("data-tideway-banner", kind);
@@ -60,6 +62,28 @@
       banner.querySelectorAll("[data-tideway-current]").forEach(function (strong) {
         strong.textContent = list[mine].version;
       });
+    });
+  }
+  // The feedback form of such a build has no version either: the widget (feedback.js) waits
+  // for this one to set it, and is told when it is known or cannot be. Feedback given on an
+  // alias (latest) is stored under the version the alias names, as the plugin's builds do.
+  function supplyVersion() {
+    var form = document.forms.feedback;
+    if (!form || form.getAttribute("data-tideway-version")) return;
+    siteVersions().then(function (list) {
+      var mine = list[entryIndex(list, rootName())];
+      if (mine) {
+        form.setAttribute("data-tideway-version", mine.version);
+      } else {
+        console.warn(
+          "tideway: this page's version is unknown, so the feedback widget cannot send: " +
+            "publish the site with mike (a version directory beside versions.json), " +
+            "or set extra.tideway.version in the site's configuration."
+        );
+      }
+      // Unless the reader has gone on to another page (instant navigation): that page's
+      // form is looked up on its own.
+      if (document.forms.feedback === form) form.dispatchEvent(new Event("tideway:version"));
     });
   }
   // A build that runs no plugins (Zensical) leaves Material's outdated slot empty: the
@@ -76,7 +100,8 @@
     inner.appendChild(markup.content.cloneNode(true));
     slot.replaceChildren(box);
   }
-  function updateBanner() {
+  function updatePage() {
+    supplyVersion();
     fillSlot();
     var link = document.querySelector("[data-tideway-latest]");
     if (!link) return;
@@ -94,8 +119,8 @@
     samePageIn(new URL(link.href)).then(function (url) { location.href = url.href; });
   }, true);
   if (window.document$ && window.document$.subscribe) {
-    window.document$.subscribe(updateBanner);
+    window.document$.subscribe(updatePage);
   } else {
-    updateBanner();
+    updatePage();
   }
 })();
