@@ -86,9 +86,18 @@ class Settings(BaseSettings):
         description="Submissions all clients together may send about one page of one version.",
     )
     rate_limit_storage: str = Field(
-        "memory://",
-        description="Where rate-limit counters live: `memory://` (one process) or "
-        "`redis://host:6379/0` (shared by every API process).",
+        "machine://",
+        description="Where rate-limit counters live: `machine://`, a file every process of "
+        "this machine shares (`TIDEWAY_RATE_LIMIT_FILE`); `redis://host:6379/0`, shared by "
+        "every machine (while Redis is down, each process counts on its own); `memory://`, "
+        "each process on its own.",
+    )
+    rate_limit_file: Path | None = Field(
+        None,
+        description="The `machine://` counters' file: a fixed-size table (12 MiB, sparse) "
+        "mapped into memory, mode 0600. Unset: beside a SQLite store "
+        "(`var/feedback.sqlite3-limits`), else `/dev/shm/tideway-limits-UID-HASH` named "
+        "for the working directory and `TIDEWAY_DATABASE_URL`.",
     )
     proxy_count: int = Field(
         0,
@@ -196,8 +205,8 @@ class Settings(BaseSettings):
     @field_validator("rate_limit_storage")
     @classmethod
     def _check_storage(cls, uri: str) -> str:
-        if not uri.startswith(("memory://", "redis://", "rediss://")):
-            raise ValueError("must be memory:// or a redis:// URL")
+        if not uri.startswith(("machine://", "memory://", "redis://", "rediss://")):
+            raise ValueError("must be machine://, memory:// or a redis:// URL")
         return uri
 
     @field_validator("rate_limit_client", "rate_limit_page", "dashboard_signin_limit")

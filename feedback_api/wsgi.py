@@ -9,7 +9,7 @@ from __future__ import annotations
 from whitenoise import WhiteNoise
 
 from . import create_app
-from .http.headers import site_header_function
+from .http.headers import site_headers
 
 # Paths that are never files of the site. Sending them past WhiteNoise saves its file
 # lookups (stat calls, in autorefresh mode) on every API request.
@@ -21,18 +21,21 @@ def build(app=None):
     site_dir = app.config["SETTINGS"].site_dir
     # autorefresh: a version published while the server runs is served without a restart,
     # and the site directory may be swapped atomically underneath us.
-    static = WhiteNoise(
-        app,
-        root=str(site_dir),
-        index_file=True,
-        autorefresh=True,
-        add_headers_function=site_header_function(app),
-    )
+    static = WhiteNoise(app, root=str(site_dir), index_file=True, autorefresh=True)
+    site = list(site_headers(app.config["SETTINGS"].site_api_origins).items())
 
     def application(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(APP_PREFIXES):
             return app(environ, start_response)
-        return static(environ, start_response)
+
+        # Here rather than WhiteNoise's add_headers_function, which reaches only the files
+        # it serves: its own redirects (a missing slash), 304s and 405s need them too.
+        def with_site_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(item for item in site if item[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return static(environ, with_site_headers)
 
     application.flask_app = app
     return application

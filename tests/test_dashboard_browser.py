@@ -361,63 +361,6 @@ def test_a_forged_form_from_another_origin_is_refused(
         assert db.query(TaskEvent).count() == events
 
 
-# What strangers may type, fed through the real ingest API. Each would run script, open a
-# dialog, add an element or restyle the page if it reached the HTML unescaped.
-XSS_CORPUS = [
-    "<script>window.__xss = 1; alert('script')</script>",
-    "<img src=x onerror=\"window.__xss = 2; alert('img')\">",
-    '"><svg onload="window.__xss = 3; alert(\'svg\')"></svg>',
-    "<svg><script>window.__xss = 4</script></svg>",
-    "javascript:alert('js-url')",
-    '<a href="javascript:window.__xss = 5">click me</a>',
-    "</textarea></title></bdi><script>window.__xss = 6</script>",
-    '<iframe src="javascript:window.__xss = 7"></iframe>',
-    '<math><mi xlink:href="javascript:window.__xss = 8">x</mi></math>',
-    "<style>body { display: none }</style>",
-    "<div <b>unclosed <!-- broken & markup",
-    "' onmouseover='window.__xss = 9' x='",
-    "{{ 7 * 7 }} {% raw %} ${7*7}",
-    '=HYPERLINK("http://evil.example","csv")',
-    "price list\u202egnp.exe and \u2067isolate\u2069",
-]
-
-
-def test_an_xss_corpus_shows_as_text_everywhere(browser, live_server, team, published_site):
-    v = published_site.current
-    task_ids = set()
-    for i, text in enumerate(XSS_CORPUS):
-        answer = submit(
-            live_server, reader=f"192.0.2.{i}", page="reference/api/", version=v,
-            comment=text, selection=text[:500], anchor="javascript:alert(1)",
-        )  # fmt: skip
-        task_ids.add(answer["task_id"])
-    (task_id,) = task_ids  # all on the page's one open task
-    page = new_page(browser, live_server)
-    csp_reports, errors = [], []
-    page.on("console", lambda m: csp_reports.append(m.text) if "Security Policy" in m.text else 0)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    sign_in(page)
-    for path in ("/dashboard/", f"/dashboard/tasks/{task_id}", "/dashboard/insights"):
-        page.goto(path)
-        page.wait_for_load_state("networkidle")
-        assert page.evaluate("window.__xss") is None, path
-        assert (
-            page.locator("main script, main img, main iframe, main math, main style").count() == 0
-        )
-        assert page.locator("main .reader svg, main .reader a").count() == 0
-        assert page.locator("body").is_visible()
-    page.goto(f"/dashboard/tasks/{task_id}")
-    shown = page.locator(".submission .comment").all_inner_texts()
-    for text in XSS_CORPUS:
-        expected = text.replace("\u202e", "[U+202E]").replace("\u2067", "[U+2067]")
-        expected = expected.replace("\u2069", "[U+2069]")
-        assert expected in shown, text
-    # The reader's anchor is no heading of the page: it is shown, never linked.
-    assert page.locator("a[href*='javascript']").count() == 0
-    assert page.locator("a[href^='javascript']").count() == 0
-    assert page.dialogs == [] and csp_reports == [] and errors == []
-
-
 @pytest.fixture
 def smtp_inbox():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -123,7 +124,7 @@ SAFE = {
         ({"host": "::"}, {}, "tideway.W001"),
         ({"smtp_username": "mailer"}, {}, "tideway.E002"),
         ({"allowed_origins": "https://a.example,http://docs.example.com"}, {}, "tideway.W003"),
-        ({"workers": 4}, {}, "tideway.W004"),
+        ({"workers": 4, "rate_limit_storage": "memory://"}, {}, "tideway.W004"),
         ({"proxy_count": 1}, {}, "tideway.W005"),
         ({"secret_key": TEST_SECRET}, {}, "tideway.E006"),
         ({"secret_key": "change-me-" + RANDOM_SECRET}, {}, "tideway.E006"),
@@ -144,6 +145,7 @@ def test_each_unsafe_setting_is_a_finding(overrides, env, found):
         {"smtp_username": "mailer", "smtp_starttls": True},
         {"allowed_origins": "https://docs.example.com"},
         {"workers": 4, "rate_limit_storage": "redis://localhost:6379/0"},
+        {"workers": 4},  # machine://, the default: shared by this machine's processes
         {"secret_key": None},  # generated at random into var/secret.key
     ],
 )
@@ -157,7 +159,7 @@ def test_the_safe_form_of_each_setting_is_no_finding(overrides):
 def test_check_deploy_prints_a_line_per_finding_and_fails_on_an_error(tmp_path, monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     base = {**SAFE, "database_url": f"sqlite:///{tmp_path}/f.sqlite3", "site_dir": tmp_path}
-    app = create_app({**base, "workers": 2})
+    app = create_app({**base, "workers": 2, "rate_limit_storage": "memory://"})
     done = app.test_cli_runner().invoke(args=["check", "--deploy"])
     assert done.exit_code == 0, done.output
     lines = done.output.splitlines()
@@ -171,18 +173,48 @@ def test_check_deploy_prints_a_line_per_finding_and_fails_on_an_error(tmp_path, 
     assert ids == ["tideway.W001", "tideway.E002", "tideway.W005"]
 
 
-def test_every_finding_is_in_the_deploy_checklist():
-    checklist = (ROOT / "docs" / "operations" / "deploy.md").read_text()
-    checklist = checklist.split("## Deployment checklist", 1)[1].split("\n## ", 1)[0]
+def checklist_ids() -> list[str]:
+    """The ids of the deployment checklist in docs/operations/security.md, in its order."""
+    page = (ROOT / "docs" / "operations" / "security.md").read_text()
+    checklist = page.split("\n## Deployment checklist\n", 1)[1].split("\n## ", 1)[0]
+    return [line.split("`")[1] for line in checklist.splitlines() if line.startswith("| `")]
+
+
+def test_the_checklist_has_exactly_the_checks_in_their_order(tmp_path):
+    # Every id the check can report, read from its source: a new check is in the list
+    # whatever makes it fire.
+    source = (ROOT / "feedback_api" / "run" / "deploy_check.py").read_text()
+    ids = re.findall(r'"(tideway\.[EW]\d{3})"', source)
+    assert len(ids) == len(set(ids)) == len(deploy_check.CHECKS)
+    assert sorted(checklist_ids()) == sorted(ids)
+    # And in the order the check reports them: one setting that trips them all.
+    store = tmp_path / "f.sqlite3"
+    sqlite3.connect(store).close()
+    store.chmod(0o644)
     settings = load_settings(
-        host="0.0.0.0", smtp_username="m", allowed_origins="http://a.example", workers=3,
-        secret_key="x" * 40, database_url="sqlite:///none/f.sqlite3",
+        host="0.0.0.0", public_url="http://docs.example.com/", smtp_username="m",
+        allowed_origins="http://a.example", workers=3, secret_key="x" * 40,
+        database_url=f"sqlite:///{store}", rate_limit_storage="memory://",
     )  # fmt: skip
-    ids = [f.id for f in deploy_check.run_checks(settings, {"FLASK_DEBUG": "1"})]
-    documented = [line.split("`")[1] for line in checklist.splitlines() if line.startswith("| `")]
-    assert len(deploy_check.CHECKS) == len(documented)
-    assert [i for i in documented if i in ids] == ids  # same order
-    assert "tideway.E007" in documented
+    found = [f.id for f in deploy_check.run_checks(settings, {"FLASK_DEBUG": "1"})]
+    assert found == checklist_ids()
+
+
+@pytest.mark.parametrize("env", [{}, {"TIDEWAY_SMTP_USERNAME": "mailer"}])
+def test_the_check_names_the_checklist_with_or_without_findings(tmp_path, env):
+    done = subprocess.run(
+        ["flask", "--app", "feedback_api", "check", "--deploy"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env=clean_env(**env, TIDEWAY_HOST="127.0.0.1", TIDEWAY_WORKERS="1",
+                      TIDEWAY_SECRET_KEY=RANDOM_SECRET,
+                      TIDEWAY_DATABASE_URL=f"sqlite:///{tmp_path}/f.sqlite3"),
+    )  # fmt: skip
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("Deployment check: "), done.stdout + done.stderr
+    path, anchor = re.search(r"(docs/\S+\.md)#([a-z-]+)", last).groups()
+    headings = re.findall(r"^## (.+)$", (ROOT / path).read_text(), flags=re.M)
+    assert anchor in [h.lower().replace(" ", "-") for h in headings], (path, anchor)
+    assert path == "docs/operations/security.md" and anchor == "deployment-checklist"
 
 
 class FakeLog:
@@ -199,7 +231,9 @@ class FakeLog:
 def test_the_server_logs_the_findings_at_start(monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     server = type("Server", (), {"log": FakeLog()})()
-    settings = load_settings(**{**SAFE, "workers": 2, "smtp_username": "mailer"})
+    settings = load_settings(
+        **{**SAFE, "workers": 2, "rate_limit_storage": "memory://", "smtp_username": "mailer"}
+    )
     gunicorn_hooks._log_deploy_findings(server, settings)
     assert [(level, line.split()[0]) for level, line in server.log.lines] == [
         ("error", "tideway.E002"),

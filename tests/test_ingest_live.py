@@ -271,7 +271,10 @@ def test_rate_limit_holds_across_processes_with_redis(published_site, sqlite_url
 
 def test_without_shared_storage_each_process_counts_alone(published_site, sqlite_url):
     # The control for the test above: in-memory counters do not see the other process.
-    env = server_env(published_site, sqlite_url, TIDEWAY_RATE_LIMIT_CLIENT="5/minute")
+    env = server_env(
+        published_site, sqlite_url,
+        TIDEWAY_RATE_LIMIT_CLIENT="5/minute", TIDEWAY_RATE_LIMIT_STORAGE="memory://",
+    )  # fmt: skip
     first = LiveServer(env, workers=1).start()
     second = LiveServer(env, workers=1).start()
     try:

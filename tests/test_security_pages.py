@@ -8,6 +8,7 @@ checked on a real gunicorn server and in Chromium.
 
 from __future__ import annotations
 
+import http.client
 import re
 import urllib.error
 import urllib.request
@@ -137,6 +138,34 @@ def test_every_kind_of_answer_of_the_served_product_has_its_headers(live_server,
         assert "script-src 'self'" in headers["Content-Security-Policy"]
         assert headers["Cache-Control"] == "no-store"
     assert "dashboard.css" in body  # the themed error page, not werkzeug's bare one
+
+
+def test_the_static_servers_own_answers_have_the_site_headers(live_server, published_site):
+    """WhiteNoise answers some requests itself: a redirect for a missing slash, 304, 405."""
+    host, port = live_server.url.removeprefix("http://").rstrip("/").split(":")
+    page = f"/{published_site.current}/quickstart/"
+
+    def ask(method: str, path: str, **headers) -> tuple[int, dict[str, str]]:
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request(method, path, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            return answer.status, dict(answer.headers)
+        finally:
+            connection.close()
+
+    status, headers = ask("GET", page)
+    etag = headers["ETag"]
+    answers = {
+        "missing slash": ask("GET", page.rstrip("/")),
+        "not modified": ask("GET", page, **{"If-None-Match": etag}),
+        "wrong method": ask("POST", page),
+    }
+    assert [status for status, _ in answers.values()] == [302, 304, 405]
+    for what, (_, headers) in answers.items():
+        assert "default-src 'self'" in headers.get("Content-Security-Policy", ""), what
+        _no_framing(headers)
 
 
 VIOLATIONS = """

@@ -16,11 +16,10 @@ import time
 from urllib.parse import unquote
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
-from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from feedback_api.http.limits import client_key, limiter, limiter_retry_after
+from feedback_api.http.limits import Limit, Refused, client_key, rate_counters
 from feedback_api.review.accounts import SET_PASSWORD_COMMAND, end_sessions
 
 from . import bp
@@ -116,20 +115,21 @@ def safe_next(target: str | None) -> str:
     return url_for("dashboard.index")
 
 
-def _signin_limit() -> str:
-    return current_app.config["SETTINGS"].dashboard_signin_limit
+def _signin_throttle() -> tuple[Limit, str]:
+    """The sign-in throttle's limit and this client's key in the rate-limit counters.
 
-
-def _account_key() -> str:
-    # An account's attempts count per client: keyed by the name alone, anyone who knows a
-    # name could lock its owner out by failing on purpose from elsewhere.
-    name = request.form.get("name", "").strip().lower()[:100]
-    return f"account:{name}:{client_key()}"
-
-
-def _failed(response) -> bool:
-    """Only refused attempts count against the limits: signing in costs nothing."""
-    return response.status_code == 401
+    The rule: failed attempts count per client (the keyed hash of its address), across every
+    process of the machine (or every machine, with Redis), and never per account name. A
+    count per name would let anyone who knows a name keep its owner out by failing on
+    purpose, from as many addresses as they like; a count per client slows a guesser down
+    and locks out no one else. Each attempt is counted before the password is checked, so
+    attempts sent in parallel cannot overshoot the limit, and given back when it succeeds:
+    signing in costs nothing.
+    """
+    limits = current_app.extensions
+    if "signin_limit" not in limits:
+        limits["signin_limit"] = Limit(current_app.config["SETTINGS"].dashboard_signin_limit)
+    return limits["signin_limit"], f"dashboard/signin/{client_key()}"
 
 
 @bp.get("/")
@@ -145,13 +145,12 @@ def index():
 
 
 @bp.post("/sign-in")
-@limiter.limit(
-    _signin_limit, key_func=client_key, scope="dashboard-signin-client", deduct_when=_failed
-)
-@limiter.limit(
-    _signin_limit, key_func=_account_key, scope="dashboard-signin-account", deduct_when=_failed
-)
 def sign_in():
+    limit, key = _signin_throttle()
+    try:
+        rate_counters().hit(limit, key)
+    except Refused as refused:
+        return _too_many_attempts(refused.retry_after)
     name = request.form.get("name", "").strip()
     password = request.form.get("password", "")
     with _store().transaction() as db:
@@ -166,6 +165,7 @@ def sign_in():
         )
     if not (ok and user is not None and user.active):
         return _refused(name, "That name and password do not match an active account.")
+    rate_counters().refund(limit, key)
     session.clear()
     now = time.time()
     session.update(
@@ -195,11 +195,10 @@ def sign_out():
     return redirect(url_for("dashboard.index"), code=303)
 
 
-@bp.errorhandler(RateLimitExceeded)
-def too_many_attempts(exc):
+def _too_many_attempts(retry_after: int):
     body = render_template(
         "dashboard/error.html",
         title="Too many sign-in attempts",
         message="Wait a few minutes, then try again.",
     )
-    return body, 429, {"Retry-After": str(limiter_retry_after())}
+    return body, 429, {"Retry-After": str(retry_after)}

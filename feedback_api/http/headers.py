@@ -93,17 +93,6 @@ def rules_for(path: str, site: dict[str, str]) -> dict[str, str]:
     return site
 
 
-def site_header_function(app: Flask):
-    """WhiteNoise's `add_headers_function` for the site's files."""
-    site = site_headers(app.config["SETTINGS"].site_api_origins)
-
-    def add_site_headers(headers, path: str, url: str) -> None:
-        for name, value in site.items():
-            headers[name] = value
-
-    return add_site_headers
-
-
 def install(app: Flask) -> None:
     site = site_headers(app.config["SETTINGS"].site_api_origins)
 

@@ -150,6 +150,7 @@ def create_feedback():
 
 @bp.patch("/feedback/<int:feedback_id>")
 def amend_feedback(feedback_id: int):
+    ingest_limits().check_amend(client_key())  # first, as for a submission
     token = bearer_token()
     if not token:
         raise APIError(401, "unauthorized", "Send the amend token as `Authorization: Bearer`.")

@@ -2,8 +2,9 @@
 
 Plain functions over the settings (and, for the store's file and debug mode, the file system
 and the environment); `flask --app feedback_api check --deploy` prints them and the server
-logs them at start (feedback_api/run/gunicorn_hooks.py). docs/operations/deploy.md lists
-every finding in this order: keep the two together.
+logs them at start (feedback_api/run/gunicorn_hooks.py). The deployment checklist of
+docs/operations/security.md has one item per check, in this order: keep the two together
+(tests/test_deploy_check.py holds them equal).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from feedback_api.config import Settings
 
 LOOPBACK = ("127.", "::1", "[::1]", "localhost")
+# Where each finding is explained, with what to do; the summary line names it.
+CHECKLIST = "docs/operations/security.md#deployment-checklist"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def http_allowed_origins(settings: Settings, env: Mapping[str, str]) -> Finding 
 
 
 def per_process_rate_limits(settings: Settings, env: Mapping[str, str]) -> Finding | None:
+    # machine:// (the default) and redis:// share the counters between processes; only
+    # memory:// counts in each process alone (feedback_api/http/limits.py).
     if settings.workers <= 1 or not settings.rate_limit_storage.startswith("memory://"):
         return None
     return Finding(
@@ -83,7 +88,9 @@ def per_process_rate_limits(settings: Settings, env: Mapping[str, str]) -> Findi
         f"Rate-limit counters live in each process's memory (TIDEWAY_RATE_LIMIT_STORAGE="
         f"memory://) and {settings.workers} workers serve: a client gets up to "
         f"{settings.workers} times each limit.",
-        "set TIDEWAY_RATE_LIMIT_STORAGE=redis://host:6379/0, or TIDEWAY_WORKERS=1.",
+        "unset TIDEWAY_RATE_LIMIT_STORAGE (the default, machine://, shares the counters "
+        "between the processes of this machine), or set it to redis://host:6379/0 when "
+        "several machines serve.",
     )
 
 
@@ -153,7 +160,7 @@ def debug_mode(settings: Settings, env: Mapping[str, str]) -> Finding | None:
     )
 
 
-# In the order of the checklist in docs/operations/deploy.md.
+# In the order of the checklist in docs/operations/security.md.
 CHECKS: tuple[Callable[[Settings, Mapping[str, str]], Finding | None], ...] = (
     plain_http_on_every_interface,
     smtp_credentials_without_tls,
@@ -177,10 +184,10 @@ def report(findings: Iterable[Finding]) -> list[str]:
     errors = sum(f.is_error for f in findings)
     lines = [f.line() for f in findings]
     if not findings:
-        lines.append("Deployment check: no findings.")
+        lines.append(f"Deployment check: no findings; the checklist is {CHECKLIST}.")
     else:
         lines.append(
             f"Deployment check: {errors} error(s), {len(findings) - errors} warning(s); "
-            "see docs/operations/deploy.md#deployment-checklist."
+            f"see {CHECKLIST}."
         )
     return lines
