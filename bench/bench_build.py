@@ -8,7 +8,11 @@ plugin's `git log` counts): on a shared machine wall time swings with other peop
 CPU time less, and the best of several runs is the one least disturbed. Medians and best
 wall times are printed beside it. The budget is 1.03.
 
-    .venv/bin/python bench/bench_build.py [--pages 300] [--rounds 5]
+With `--feedback` both sites configure Material's feedback block (`extra.analytics.feedback`),
+as a site that adopts the widget does: plain Material then renders its own feedback form, and
+the plugin its widget, on every page.
+
+    .venv/bin/python bench/bench_build.py [--pages 300] [--rounds 7] [--feedback]
 """
 
 from __future__ import annotations
@@ -48,10 +52,21 @@ markdown_extensions:
 extra:
   version:
     provider: mike
+{feedback}"""
+FEEDBACK = """  analytics:
+    feedback:
+      title: Was this page helpful?
+      ratings:
+        - icon: material/thumb-up-outline
+          name: This page was helpful
+          data: 1
+        - icon: material/thumb-down-outline
+          name: This page could be improved
+          data: 0
 """
 
 
-def make_docs(root: Path, pages: int) -> None:
+def make_docs(root: Path, pages: int, feedback: bool = False) -> None:
     rng = random.Random(7)
     docs = root / "docs"
     for n in range(pages):
@@ -67,7 +82,8 @@ def make_docs(root: Path, pages: int) -> None:
         (section / f"page-{n}.md").write_text("".join(body))
     (docs / "index.md").write_text("---\nowner: team-0\n---\n# Bench\n\nGenerated pages.\n")
     for name, plugins in (("plain", "  - search"), ("tideway", "  - search\n  - tideway")):
-        (root / f"{name}.yml").write_text(CONFIG.format(plugins=plugins))
+        block = FEEDBACK if feedback else ""
+        (root / f"{name}.yml").write_text(CONFIG.format(plugins=plugins, feedback=block))
     git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@tideway.invalid"]
     subprocess.run(git + ["init", "-q"], cwd=root, check=True)
     subprocess.run(git + ["add", "-A"], cwd=root, check=True)
@@ -119,11 +135,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--feedback", action="store_true", help="both sites configure the feedback block"
+    )
     args = parser.parse_args()
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="tideway-bench-") as tmp:
         root = Path(tmp)
-        make_docs(root, args.pages)
+        make_docs(root, args.pages, args.feedback)
         os.chdir(root)
         time_the_plugins_events()
         timed_build(root, "plain")  # warm-up: imports, theme, caches
@@ -136,7 +155,8 @@ def main() -> int:
     cpu = {k: min(c for c, _ in v) for k, v in times.items()}
     median = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
     wall = {k: min(w for _, w in v) for k, v in times.items()}
-    print(f"pages: {args.pages + 1}, rounds: {args.rounds}")
+    block = ", feedback block on both" if args.feedback else ""
+    print(f"pages: {args.pages + 1}, rounds: {args.rounds}{block}")
     for name, label in (("plain", "plain Material    "), ("tideway", "Material + tideway")):
         runs = [round(c, 2) for c, _ in times[name]]
         print(

@@ -28,6 +28,7 @@ from sqlalchemy import insert  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from feedback_api import create_app  # noqa: E402
+from feedback_api.review import rollups  # noqa: E402
 from feedback_api.review.core.triage import OPEN_STATES  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from feedback_api.store.models import Feedback, Task, User  # noqa: E402
@@ -113,6 +114,7 @@ def seed(url: str, open_tasks: int) -> None:
         ]
         for start in range(0, len(feedback), 5000):
             conn.execute(insert(Feedback), feedback[start : start + 5000])
+        rollups.record(conn, feedback, app.extensions["review"].team_of)  # as the intake does
     app.extensions["store"].dispose()
 
 

@@ -23,6 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -48,20 +51,38 @@ def published_site(tmp: Path) -> Path:
     return site
 
 
-def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
+def serve(app: str, env: dict[str, str], port: int, code: Path = ROOT) -> subprocess.Popen:
     args = gunicorn_args(load_settings(port=port))
     args[-1] = app
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *args], cwd=ROOT, env={**os.environ, **env},
+        [sys.executable, "-m", "gunicorn", *args], cwd=code, env={**os.environ, **env},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     services.wait_for_port(port, proc=proc)
+    wait_for_workers(port, proc)
     return proc
 
 
-def wrk(port: int, seconds: int) -> dict[str, float]:
+def wait_for_workers(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until a worker answers: the master listens (and queues connections) before its
+    workers, and the writer process before them, have started; a run that began then
+    measured seconds of nothing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/feedback", timeout=2)
+        except urllib.error.HTTPError:
+            return  # any answer (405 for a GET) comes from a worker
+        except OSError:
+            time.sleep(0.1)
+        else:
+            return
+    raise RuntimeError(f"the server on port {port} did not answer within {timeout:.0f} s")
+
+
+def wrk(port: int, seconds: int, connections: int = 16, script: Path = LUA) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(LUA),
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{port}/api/v1/feedback"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -84,20 +105,28 @@ def server_cpu_seconds(proc: subprocess.Popen) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in tree)
 
 
-def measure(name: str, app: str, env: dict[str, str], seconds: int) -> dict[str, float]:
+def measure(
+    name: str,
+    app: str,
+    env: dict[str, str],
+    seconds: int,
+    connections: int,
+    code: Path = ROOT,
+    script: Path = LUA,
+) -> dict[str, float]:
     port = services.free_port()
-    proc = serve(app, env, port)
+    proc = serve(app, env, port, code)
     try:
-        wrk(port, 2)  # warm-up: workers started, connections and caches primed
+        wrk(port, 2, connections, script)  # warm-up: workers started, connections and caches primed
         cpu_before = server_cpu_seconds(proc)
-        result = wrk(port, seconds)
+        result = wrk(port, seconds, connections, script)
         cpu = server_cpu_seconds(proc) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=15)
     # CPU per request does not depend on what else the machine runs, unlike req/s.
     result["cpu_us"] = cpu / max(1.0, result["rps"] * seconds) * 1e6
-    print(f"{name:<32} {result['rps']:>9.0f} req/s   p50 {result['p50']:6.2f} ms   "
+    print(f"{name:<40} {result['rps']:>9.0f} req/s   p50 {result['p50']:6.2f} ms   "
           f"p99 {result['p99']:6.2f} ms   server CPU {result['cpu_us']:6.0f} us/req   "
           f"non-2xx {result['non2xx']}", flush=True)  # fmt: skip
     return result
@@ -107,10 +136,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--connections", default="16,64", help="wrk connections, comma-separated (each a run)"
+    )
+    parser.add_argument(
+        "--stores", default="sqlite,postgres", help="which stores to load: sqlite, postgres"
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for the ingest servers only, e.g. TIDEWAY_WRITER_PROCESS=false",
+    )  # fmt: skip
+    parser.add_argument(
+        "--code", type=Path, default=ROOT,
+        help="the source tree the servers run (another checkout, to compare a change)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--script", type=Path, default=LUA,
+        help="the wrk script that makes the requests (default: post_feedback.lua, half of "
+        "them unhelpful ratings that open or join a review task)",
+    )  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package wrk).", file=sys.stderr)
         return 2
+    extra = dict(item.split("=", 1) for item in args.env)
+    connection_counts = [int(c) for c in args.connections.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="tideway-bench-"))
     try:
         site = published_site(tmp)
@@ -125,42 +175,52 @@ def main() -> int:
         upgrade(sqlite_url)
         noop = {**common, "TIDEWAY_WRITER_PROCESS": "false"}  # it has nothing to commit
         durable = {**noop, "TIDEWAY_BENCH_DURABLE_DIR": str(tmp)}
-        runs: dict[str, list[dict[str, float]]] = {
-            "noop": [], "durable": [], "sqlite": [], "postgres": []
-        }  # fmt: skip
+        kinds = ["noop", "durable", *args.stores.split(",")]
+        runs = {(kind, c): [] for kind in kinds for c in connection_counts}
         with services.postgres_server() as pg:
             pg_url = pg.create_database("bench")
             upgrade(pg_url)
             stores = {"sqlite": ("SQLite", sqlite_url), "postgres": ("PostgreSQL", pg_url)}
-            # Rounds interleave the three, so that a burst of other work on the machine
+            # Rounds interleave the servers, so that a burst of other work on the machine
             # lands on one sample of each rather than on all of one; medians are compared.
             for n in range(1, args.rounds + 1):
-                runs["noop"].append(measure(f"no-op, round {n}", "bench.noop_app:app", noop,
-                                            args.seconds))  # fmt: skip
-                runs["durable"].append(measure(f"durable no-op, round {n}",
-                                               "bench.durable_noop_app:app", durable,
-                                               args.seconds))  # fmt: skip
-                for store, (label, url) in stores.items():
-                    runs[store].append(measure(
-                        f"ingest, {label}, round {n}", "feedback_api.wsgi:application",
-                        {**common, "TIDEWAY_DATABASE_URL": url}, args.seconds,
+                for c in connection_counts:
+                    runs["noop", c].append(measure(
+                        f"no-op, {c} conn, round {n}", "bench.noop_app:app", noop,
+                        args.seconds, c, args.code, args.script,
                     ))  # fmt: skip
+                    runs["durable", c].append(measure(
+                        f"durable no-op, {c} conn, round {n}", "bench.durable_noop_app:app",
+                        durable, args.seconds, c, args.code, args.script,
+                    ))  # fmt: skip
+                    for store in args.stores.split(","):
+                        label, url = stores[store]
+                        runs[store, c].append(measure(
+                            f"ingest, {label}, {c} conn, round {n}",
+                            "feedback_api.wsgi:application",
+                            {**common, "TIDEWAY_DATABASE_URL": url, **extra}, args.seconds, c,
+                            args.code, args.script,
+                        ))  # fmt: skip
         median = {
-            kind: {key: statistics.median(r[key] for r in results) for key in results[0]}
-            for kind, results in runs.items()
+            key: {m: statistics.median(r[m] for r in results) for m in results[0]}
+            for key, results in runs.items()
         }
         print()
-        ceiling = median["durable"]["rps"] / median["noop"]["rps"]
-        print(f"median ratio durable no-op/no-op: {ceiling:.2f} req/s, "
-              f"{median['noop']['cpu_us'] / median['durable']['cpu_us']:.2f} by server CPU "
-              f"per request; p99 {median['durable']['p99']:.2f} ms")  # fmt: skip
-        for store, target in (("sqlite", 0.8), ("postgres", 0.7)):
-            ratio = median[store]["rps"] / median["noop"]["rps"]
-            cpu_ratio = median["noop"]["cpu_us"] / median[store]["cpu_us"]
-            print(f"median ratio ingest/no-op, {store:<9}: {ratio:.2f} req/s (target >= {target}), "
-                  f"{cpu_ratio:.2f} by server CPU per request; "
-                  f"p99 {median[store]['p99']:.2f} ms (target <= 15); "
-                  f"{ratio / ceiling:.2f} of the durable no-op")  # fmt: skip
+        for c in connection_counts:
+            noop_m, durable_m = median["noop", c], median["durable", c]
+            ceiling = durable_m["rps"] / noop_m["rps"]
+            print(f"{c} connections: durable no-op/no-op {ceiling:.2f} req/s, "
+                  f"{noop_m['cpu_us'] / durable_m['cpu_us']:.2f} by server CPU per request; "
+                  f"durable no-op p99 {durable_m['p99']:.2f} ms")  # fmt: skip
+            for store in args.stores.split(","):
+                target = {"sqlite": 0.8, "postgres": 0.7}[store]
+                m = median[store, c]
+                ratio = m["rps"] / durable_m["rps"]
+                print(f"  ingest, {store:<9}: {ratio:.2f} of the durable no-op "
+                      f"(target >= {target}), {m['rps'] / noop_m['rps']:.2f} of the no-op; "
+                      f"p99 {m['p99']:.2f} ms = {m['p99'] / durable_m['p99']:.2f} x the "
+                      f"durable no-op's (target <= 1.5); "
+                      f"server CPU {m['cpu_us']:.0f} us/req")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +97,7 @@ def seed(app, rng: random.Random) -> None:
                "idempotency_key", "request_hash", "client_hash", "task_id")  # fmt: skip
     statement = (f"INSERT INTO feedback ({', '.join(columns)}) "
                  f"VALUES ({', '.join([mark] * len(columns))})")  # fmt: skip
+    by_page: dict[tuple, list[int]] = {}  # the daily counts the intake keeps (rollups.py)
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -116,9 +117,30 @@ def seed(app, rng: random.Random) -> None:
                 ))  # fmt: skip
             cursor.executemany(statement, rows)
             raw.commit()
+            for row in rows:
+                day = (row[5] if sqlite else row[5].strftime("%Y-%m-%d"))[:10]
+                counts = by_page.setdefault((day, row[1], row[0]), [0, 0])
+                counts[0] += 1
+                counts[1] += row[2]
             print(f"\r  seeded {start + len(rows):,} submissions", end="", flush=True)
     finally:
         raw.close()
+    review = app.extensions["review"]
+    by_team: dict[tuple, list[int]] = {}
+    for (day, version, page), (n, helpful) in by_page.items():
+        counts = by_team.setdefault((day, version, review.team_of(version, page)), [0, 0])
+        counts[0] += n
+        counts[1] += helpful
+    with engine.begin() as conn:
+        for table, counted in (("ratings_by_page", by_page), ("ratings_by_team", by_team)):
+            key = "page" if table == "ratings_by_page" else "team"
+            conn.execute(
+                text(f"INSERT INTO {table} (day, version, {key}, ratings, helpful) "
+                     "VALUES (:day, :version, :key, :ratings, :helpful)"),
+                [{"day": day if sqlite else date.fromisoformat(day), "version": version,
+                  "key": name, "ratings": n, "helpful": h}
+                 for (day, version, name), (n, h) in counted.items()],
+            )  # fmt: skip
     # As a maintained database would be: statistics, and on PostgreSQL a visibility map, so
     # the covering indexes are read without visiting the table.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

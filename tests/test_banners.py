@@ -34,6 +34,9 @@ OLD_MAIN = """{% extends "base.html" %}
 {% endblock %}
 """
 LEGACY = "---\nowner: docs-team\n---\n# Legacy\n\nA page that only version 0.0 has.\n"
+MOVED = "---\nowner: docs-team\n---\n# Moving\n\nA page that moves after version 0.0.\n"
+# Since 0.0 the page lives elsewhere, and mkdocs-redirects sends its old address there.
+REDIRECTS = "  - redirects:\n      redirect_maps:\n        moving.md: guides/moved.md\n"
 
 
 class StaticHost(http.server.SimpleHTTPRequestHandler):
@@ -65,6 +68,7 @@ def three_versions(tmp_path_factory) -> Host:
     base = tmp_path_factory.mktemp("banners")
     repo = make_docs_repo(base / "repo")
     (repo / "docs" / "legacy.md").write_text(LEGACY)
+    (repo / "docs" / "moving.md").write_text(MOVED)
     # 0.0 is built from a commit whose theme is a copy of the old overrides (its own
     # main.html, no `outdated` block, no version script, no head hook): the plugin uses that
     # copy as it is and fills the slot itself, with the version script inline.
@@ -79,8 +83,10 @@ def three_versions(tmp_path_factory) -> Host:
     old = run_git(repo, "rev-parse", "HEAD")
     # Since: a writer's site, which copies nothing; the plugin brings its theme.
     run_git(repo, "rm", "-rq", "docs/legacy.md", "overrides")
+    run_git(repo, "mv", "docs/moving.md", "docs/guides/moved.md")
     config = repo / "mkdocs.yml"
-    config.write_text(re.sub(r"\n  custom_dir: overrides\n", "\n", config.read_text()))
+    text = re.sub(r"\n  custom_dir: overrides\n", "\n", config.read_text())
+    config.write_text(text.replace("  - tideway\n", "  - tideway\n" + REDIRECTS, 1))
     assert "custom_dir" not in config.read_text()
     run_git(repo, "commit", "-qam", "legacy page removed, the plugin's theme")
     plan = Plan(
@@ -154,6 +160,18 @@ def test_a_page_missing_from_latest_links_to_its_home(page, three_versions):
     assert slot.locator("a").get_attribute("href").endswith("latest/")
     slot.locator("a").click()
     page.wait_for_url(f"{three_versions.url}/latest/")
+
+
+def test_an_old_versions_banner_and_selector_follow_a_moved_page(page, three_versions):
+    page.goto(f"{three_versions.url}/0.0/moving/")
+    banner(page)
+    # latest's manifest lists the redirect (mkdocs-redirects' redirect_maps): the banner
+    # leads to the page's new place, not to latest's home page.
+    page.wait_for_function(
+        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/guides/moved/')"
+    )
+    choose_version(page, "0.1")
+    page.wait_for_url(f"{three_versions.url}/0.1/guides/moved/")
 
 
 def test_a_development_version_says_not_yet_released(page, three_versions, output_dir):

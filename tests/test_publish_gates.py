@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_a_page_without_an_owner_fails_the_build_and_the_owner_gate(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert not gate(report, "strict build")["passed"]
     owners = gate(report, "owners")
-    assert [p["file"] for p in owners["problems"]] == ["orphan.md"]
+    assert [p["file"] for p in owners["problems"]] == ["docs/orphan.md"]
     assert not has_branch(repo, "gh-pages")
 
 
@@ -241,3 +242,107 @@ def test_the_products_versions_yml_names_a_commit_of_this_repository():
 
             assert spec.version == project_version(ROOT)
     assert len(plan.versions) >= 2
+
+
+# The gates read every input from the site's configuration: a config file that is not the
+# repository's root mkdocs.yml, its docs_dir, the plugin's owners file, `exempt` and
+# `warn_only`. Problems name paths from the repository's root, as CI annotations need.
+# The site's settings come from a shared base file (INHERIT), its docs from pages/.
+HANDBOOK_YML = "INHERIT: base.yml\ndocs_dir: pages\n"
+BASE_YML = """site_name: Handbook
+theme: {name: material, font: false}
+plugins:
+  - tideway:
+      owners_file: ../OWNERS
+"""
+HANDBOOK = {
+    "index.md": "# Home\n\nSee [setup](guide.md#set-up).\n",
+    "guide.md": "---\nreviewed: 2020-01-01\n---\n# Guide\n\n## Setup\n",
+    "orphan.md": "# Orphan\n",
+    "run.md": "# Run\n\n<!-- tested: repo -->\n```bash\necho never\n```\n",
+}
+
+
+@pytest.fixture
+def handbook(tmp_path) -> Path:
+    """A repository whose site lives in handbook/ with its pages in handbook/pages/."""
+    repo = tmp_path / "repo"
+    pages = repo / "handbook" / "pages"
+    pages.mkdir(parents=True)
+    (repo / "handbook" / "mkdocs.yml").write_text(HANDBOOK_YML)
+    (repo / "handbook" / "base.yml").write_text(BASE_YML)
+    (repo / "OWNERS").write_text("*  writers\norphan.md\n")
+    for name, text in HANDBOOK.items():
+        (pages / name).write_text(text)
+    run_git(repo, "init", "-q", "-b", "main")
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-qm", "docs")
+    return repo
+
+
+def handbook_gates(repo: Path, tmp_path: Path) -> dict[str, gates.GateResult]:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIKE_DOCS_VERSION": "1.0"}
+    results = gates.run_gates(
+        repo, tmp_path / "out", env, tmp_path / "ledger.json",
+        config_file=repo / "handbook" / "mkdocs.yml",
+    )  # fmt: skip
+    return {r.gate.split(" (")[0]: r for r in results}
+
+
+def test_the_gates_read_the_sites_config_and_name_repository_paths(handbook, tmp_path, monkeypatch):
+    results = handbook_gates(handbook, tmp_path)
+    files = {name: [p.file for p in r.problems] for name, r in results.items()}
+    # The owners file owns every page but orphan.md, whose line names no owner.
+    assert files["owners"] == ["handbook/pages/orphan.md"]
+    assert files["links and anchors"] == ["handbook/pages/index.md"]
+    assert files["freshness"] == ["handbook/pages/guide.md"]
+    assert files["tested commands"] == ["handbook/pages/run.md"]  # from docs_dir: pages
+    assert set(files["strict build"]) == {"handbook/mkdocs.yml"}  # a page without an owner
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    annotations = gates.github_annotations(list(results.values())).splitlines()
+    owner_line = "::error file=handbook/pages/orphan.md,title=owners::no owner"
+    assert any(line.startswith(owner_line) for line in annotations), annotations
+    assert {line.split(",")[0] for line in annotations} >= {
+        "::error file=handbook/pages/index.md", "::error file=handbook/pages/guide.md",
+        "::error file=handbook/pages/run.md", "::error file=handbook/mkdocs.yml",
+    }  # fmt: skip
+
+
+def test_warn_only_gates_report_without_failing(handbook, tmp_path, monkeypatch):
+    config = handbook / "handbook" / "base.yml"
+    config.write_text(BASE_YML + "      warn_only: [owners, freshness, links, commands]\n")
+    results = handbook_gates(handbook, tmp_path)
+    assert all(r.passed for r in results.values()), gates.report_table(
+        "1.0", list(results.values())
+    )
+    assert results["owners"].state == "warn" and results["owners"].problems
+    assert results["strict build"].state == "pass"  # the plugin's notes are no warnings
+    table = gates.report_table("1.0", list(results.values()))
+    assert re.search(r"owners\s+warn\s+1 problem\(s\)", table), table
+    assert "handbook/pages/orphan.md: no owner" in table
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    annotations = gates.github_annotations(list(results.values()))
+    assert "::warning file=handbook/pages/orphan.md,title=owners::" in annotations
+    assert "::error" not in annotations
+
+    config.write_text(BASE_YML + "      warn_only: true\n")
+    assert all(r.passed for r in handbook_gates(handbook, tmp_path).values())
+
+
+def test_a_blogs_generated_pages_pass_the_owner_and_freshness_gates(tmp_path):
+    from tests.test_every_page import WITH_OWNERS, write_site
+
+    repo = write_site(tmp_path / "repo", WITH_OWNERS)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIKE_DOCS_VERSION": "1.0"}
+    results = gates.run_gates(repo, tmp_path / "out", env, tmp_path / "ledger.json")
+    assert all(r.passed and not r.problems for r in results), gates.report_table("1.0", results)
+    manifest = json.loads((tmp_path / "out" / "feedback-manifest.json").read_text())
+    assert sum(1 for p in manifest["pages"] if p.get("generated")) == 8
+
+
+def test_the_gates_find_a_config_named_mkdocs_yaml(tmp_path):
+    repo = small_repo(tmp_path / "repo", GOOD)
+    (repo / "mkdocs.yml").rename(repo / "mkdocs.yaml")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MIKE_DOCS_VERSION": "1.0"}
+    results = gates.run_gates(repo, tmp_path / "out", env, tmp_path / "ledger.json")
+    assert all(r.passed for r in results), gates.report_table("1.0", results)

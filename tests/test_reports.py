@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import insert, update
 
+from feedback_api.review import rollups
 from feedback_api.review.reports import neutralise, to_csv
 from feedback_api.store.models import Feedback, Task
 from tests import review_fixtures
@@ -28,6 +29,7 @@ def ratings(app, page: str, version: str, helpful: int, unhelpful: int, at: date
     ]  # fmt: skip
     with app.extensions["store"].engine.begin() as conn:
         conn.execute(insert(Feedback.__table__), rows)
+        rollups.record(conn, rows, app.extensions["review"].team_of)  # as the intake does
 
 
 def report(client, reviewers, query: str):

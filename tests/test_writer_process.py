@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from feedback_api import create_app
 from feedback_api.store import make_engine
+from feedback_api.store.checkpoint import checkpoint_in_background
 from feedback_api.store.models import Feedback
 from feedback_api.store.writer import GroupCommitter
 from feedback_api.store.writer_process import (
@@ -289,3 +290,30 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_the_writers_commits_leave_wal_checkpoints_to_a_thread(sqlite_url):
+    # A commit that checkpoints copies the WAL into the database and fsyncs it before it
+    # returns, holding up every acknowledgement of its batch.
+    engine = make_engine(sqlite_url)
+    database = Path(engine.url.database)
+    wal = Path(f"{database}-wal")
+    try:
+        committer = GroupCommitter(engine, Feedback.__table__)
+        committer.hold_connection()
+        idle = checkpoint_in_background(engine, committer.held_connection(), interval=3600)
+        size = database.stat().st_size
+        for _ in range(150):  # well past SQLite's automatic checkpoint at 1,000 WAL pages
+            committer.commit_rows([row() for _ in range(20)])
+        assert wal.stat().st_size > 1000 * 4096
+        assert database.stat().st_size == size  # nothing was copied back by a commit
+        idle.set()
+        busy = checkpoint_in_background(engine, committer.held_connection(), interval=0.05)
+        deadline = time.monotonic() + 10
+        while database.stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.05)
+        busy.set()
+        assert database.stat().st_size > size  # the thread's checkpoint did it
+        assert len(stored(sqlite_url)) == 150 * 20
+    finally:
+        engine.dispose()

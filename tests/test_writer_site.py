@@ -219,7 +219,7 @@ def test_without_a_custom_dir_the_plugins_theme_comes_first(tmp_path):
 
 
 def test_the_plugin_sets_the_version_provider_and_says_so(tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="mkdocs.plugins.tideway_site.plugin"):
+    with caplog.at_level(logging.INFO, logger="mkdocs.plugins.tideway"):
         config, _ = plugin_config(tmp_path, MKDOCS_YML + "  version:\n    default: stable\n")
     assert config.extra["version"] == {"provider": "mike", "default": "stable"}
     assert "extra.version.provider is not set: set to 'mike'" in caplog.text

@@ -12,6 +12,7 @@ is published.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -26,8 +27,12 @@ VERSIONS_ASSET = "assets/tideway/versions.js"
 
 # Material renders this slot (hidden) on every page of a mike site, and un-hides it when the
 # version is not the default one; it stays empty unless a theme fills its `outdated` block.
-OUTDATED_SLOT_ATTR = 'data-md-component="outdated"'
-EMPTY_OUTDATED_SLOT = re.compile(r'(<div[^>]*data-md-component="outdated"[^>]*>)\s*(</div>)')
+# The plugin reads pages before any minifier, but a theme's own templates may come minified
+# (attribute quotes dropped): either way is matched.
+OUTDATED_SLOT_ATTR = re.compile(r"""data-md-component=["']?outdated\b""")
+EMPTY_OUTDATED_SLOT = re.compile(
+    r"""(<div[^>]*data-md-component=["']?outdated\b[^>]*>)\s*(</div>)"""
+)
 
 _BANNER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
     (THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8")
@@ -41,6 +46,12 @@ VERSIONS_SCRIPT = "<script>\n" + (THEME / VERSIONS_ASSET).read_text(encoding="ut
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
     """The theme's banner partial, as the theme renders it on the page at `page_url`."""
     base_url = "/".join([".."] * page_url.count("/")) or "."  # MkDocs' relative root
+    return _banner_at(version, dev, default_alias, base_url)
+
+
+# Pages at the same depth get the same banner: rendered once per depth, not once per page.
+@functools.lru_cache(maxsize=64)
+def _banner_at(version: str, dev: bool, default_alias: str, base_url: str) -> str:
     config = {
         "extra": {
             "tideway": {"version": version, "dev": dev},
@@ -59,15 +70,17 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     """Fill Material's outdated slot when no template filled it, and add the version script
     inline where the page does not load it; a page whose theme fills the slot, or a theme
     without the slot: as is."""
-    # str.find first: the regex alone, tried at every <div of every page, costs more.
-    at = output.find(OUTDATED_SLOT_ATTR)
+    # The attribute first: the slot's regex alone, tried at every <div of a page, costs more.
+    found = OUTDATED_SLOT_ATTR.search(output)
+    at = found.start() if found else -1
     match = EMPTY_OUTDATED_SLOT.match(output, output.rfind("<div", 0, at)) if at != -1 else None
     if not match:
         return output
     banner = banner_html(version, dev, default_alias, page_url)
     body_end = output.rfind("</body>")
     if body_end < match.end() or VERSIONS_ASSET in output:
-        return output[: match.end(1)] + banner + output[match.start(2) :]
+        # One copy of the page (slices and + make three): this runs on every page.
+        return output.replace(match.group(0), match.group(1) + banner + match.group(2), 1)
     return "".join(
         (
             output[: match.end(1)],
@@ -79,14 +92,15 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
     )
 
 
-def src_to_url(src: str) -> str:
-    """The URL MkDocs gives a source path (with directory URLs): `a/b.md` -> `a/b/`."""
+def src_to_url(src: str, directory_urls: bool = True) -> str:
+    """The URL MkDocs gives a source path: `a/b.md` -> `a/b/` (or `a/b.html` without
+    directory URLs)."""
     stem = src.removesuffix(".md")
     if stem == "index":
-        return ""
+        return "" if directory_urls else "index.html"
     if stem.endswith("/index"):
-        return stem.removesuffix("index")
-    return stem + "/"
+        return stem.removesuffix("index") + ("" if directory_urls else "index.html")
+    return stem + ("/" if directory_urls else ".html")
 
 
 REDIRECT_PAGE = """<!doctype html>

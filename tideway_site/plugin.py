@@ -19,11 +19,14 @@ from pathlib import Path
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 
-from . import banners, history, manifest
+from . import banners, history, manifest, widget
+from .gates import GATES, GateSettings
+from .owners import OwnersFile, OwnersFileError, read_owners
 
-log = get_plugin_logger(__name__)
+# Messages read "tideway: ...", the name the writer's mkdocs.yml knows the plugin by.
+log = get_plugin_logger("tideway")
 
 # A page asks for a reference generated from code with `<!-- tideway:NAME -->`. This
 # plugin's options are one; installed packages add theirs as entry points of the group below
@@ -44,6 +47,26 @@ COPIED_THEME_MARK = Path("partials") / "tideway-head.html"
 VERSION_PROVIDER = "mike"
 
 
+class GateNames(c.BaseConfigOption):
+    """`true` (every gate), `false`, or a list of gate names; read as that list."""
+
+    def __init__(self, default=None):
+        super().__init__()
+        self.default = default
+
+    def run_validation(self, value):
+        if isinstance(value, bool):
+            return list(GATES) if value else []
+        if not isinstance(value, list):
+            raise c.ValidationError(f"expected true, false or a list of {', '.join(GATES)}")
+        unknown = [str(name) for name in value if name not in GATES]
+        if unknown:
+            raise c.ValidationError(
+                f"no gate is called {', '.join(unknown)}; the gates are {', '.join(GATES)}"
+            )
+        return list(value)
+
+
 class TidewayConfig(base.Config):
     api_base = c.Type(str, default="/api/v1")
     version = c.Optional(c.Type(str))
@@ -51,6 +74,9 @@ class TidewayConfig(base.Config):
     freshness_days = c.Type(int, default=365)
     redirects = c.Type(dict, default={})
     banners = c.Type(bool, default=True)
+    owners_file = c.Optional(c.File(exists=True))
+    exempt = c.ListOfItems(c.Type(str), default=[])
+    warn_only = GateNames(default=[])
 
 
 # One line per option, rendered on the reference page; tests/test_plugin.py fails when an
@@ -69,6 +95,14 @@ OPTION_HELP = {
     "banners": "On a version that is not the default one, fill Material's outdated banner (or "
     "the *not yet released* banner) unless the site's own `main.html` fills its `outdated` "
     "block, and make the version selector keep the reader on the same page.",
+    "owners_file": "A CODEOWNERS-style file (path relative to mkdocs.yml) giving pages "
+    "without `owner:` front matter their owner by pattern; see *The owners file* below.",
+    "exempt": "Source paths (patterns as in the owners file) that the owners and freshness "
+    "checks pass over. Pages other plugins generate (a blog's archive, category and "
+    "pagination pages) are passed over without being listed.",
+    "warn_only": "Gates that report their problems without failing: `true` for all, or a "
+    f"list of {', '.join(f'`{k}`' for k in GATES)}. The plugin's own warnings for `owners` "
+    "and `freshness` become notes, so a strict build passes on them.",
 }
 
 
@@ -76,7 +110,7 @@ def render_plugin_reference() -> str:
     rows = ["| Option | Default | Meaning |", "|---|---|---|"]
     for name, option in TidewayConfig._schema:
         default = option.default
-        shown = "(none)" if default is None or default == {} else f"`{default}`"
+        shown = "(none)" if default in (None, {}, []) else f"`{default}`"
         if isinstance(default, bool):
             shown = f"`{str(default).lower()}`"
         rows.append(f"| `{name}` | {shown} | {OPTION_HELP[name]} |")
@@ -91,6 +125,19 @@ def _as_text(value) -> str:
 
 class TidewayPlugin(BasePlugin[TidewayConfig]):
     def on_config(self, config):
+        self.gates = GateSettings.from_plugin_config(self.config)
+        self.owners = OwnersFile([])
+        if self.config.owners_file:
+            try:
+                self.owners = read_owners(Path(self.config.owners_file))
+            except OwnersFileError as exc:
+                raise PluginError(f"tideway: owners_file: {exc}") from None
+        self.env = None
+        self.context = None
+        self.unplaced: list[str] = []
+        # Without Material's feedback block no page has the widget, and none is missing.
+        analytics = config.extra.get("analytics")
+        self.widget_wanted = isinstance(analytics, dict) and bool(analytics.get("feedback"))
         self.version = self.config.version or os.environ.get("MIKE_DOCS_VERSION") or "dev"
         dev = self.config.dev
         self.dev = dev if dev is not None else os.environ.get(DEV_ENV, "") in {"1", "true"}
@@ -120,19 +167,40 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.default_alias = default[0] if isinstance(default, list) else default
         return config
 
+    def _report(self, gate: str, message: str, *args) -> None:
+        # A warn-only gate's problems are notes: a strict build does not stop on them.
+        if gate in self.gates.warn_only:
+            log.info(message + " (warn-only)", *args)
+        else:
+            log.warning(message, *args)
+
     def on_page_markdown(self, markdown, page, config, files):
         src = page.file.src_uri
-        change = (self.changes or {}).get(src)
-        owner = _as_text(page.meta.get("owner"))
+        # A page another plugin made (the blog's archive, categories, pagination) has no
+        # source to put front matter in, nor a git history.
+        generated = bool(getattr(page.file, "generated_by", None))
+        change = None if generated else (self.changes or {}).get(src)
+        owner = _as_text(page.meta.get("owner")) or self.owners.owner_of(src)
         reviewed = _as_text(page.meta.get("reviewed")) or (change.date if change else "")
-        if not reviewed and self.changes is not None:
+        if not reviewed and self.changes is not None and not generated:
             # In git but never committed: a page being written now is as fresh as it gets.
             reviewed = self.today
-        if not owner:
-            log.warning("%s has no owner: add `owner: <team>` to its front matter.", src)
-        if not reviewed:
-            log.warning("%s has no review date: add `reviewed: YYYY-MM-DD` or commit it.", src)
+        if self.gates.checks(src, generated):
+            if not owner:
+                self._report(
+                    "owners",
+                    "%s has no owner: add `owner: <team>` to its front matter, or a pattern "
+                    "to the owners file.",
+                    src,
+                )
+            if not reviewed:
+                self._report(
+                    "freshness",
+                    "%s has no review date: add `reviewed: YYYY-MM-DD` or commit it.",
+                    src,
+                )
         page.meta["tideway"] = {
+            "generated": generated,
             "source": src,
             "owner": owner,
             "reviewed": reviewed,
@@ -154,40 +222,90 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             self.references[name] = render()
         return self.references[name]
 
+    def on_env(self, env, config, files):
+        self.env = env
+        return env
+
     def on_page_context(self, context, page, config, nav):
         stamp = page.meta.get("tideway") or {}
-        self.pages.append(
-            {
-                "url": page.url,
-                "src": page.file.src_uri,
-                "title": page.title or "",
-                "owner": stamp.get("owner", ""),
-                "reviewed": stamp.get("reviewed", ""),
-                "commit": stamp.get("commit", ""),
-                "hash": stamp.get("hash", ""),
-                "priority": stamp.get("priority"),
-                "anchors": [a.id for a in _walk_toc(page.toc)],
-            }
-        )
+        entry = {
+            "url": page.url,
+            "src": page.file.src_uri,
+            "title": page.title or "",
+            "owner": stamp.get("owner", ""),
+            "reviewed": stamp.get("reviewed", ""),
+            "commit": stamp.get("commit", ""),
+            "hash": stamp.get("hash", ""),
+            "priority": stamp.get("priority"),
+            "anchors": [a.id for a in _walk_toc(page.toc)],
+        }
+        if stamp.get("generated"):
+            entry["generated"] = True  # the gates pass over its owner and freshness
+        self.pages.append(entry)
+        self.context = context  # for the widget, should the page's template leave it out
         return context
 
+    # First, before any other plugin's post_page: a minifier (mkdocs-minify-plugin) would
+    # otherwise rewrite the markup that the banner and the widget are placed by.
+    @event_priority(100)
     def on_post_page(self, output, page, config):
+        if self.widget_wanted and not widget.hidden(page.meta) and not widget.has_widget(output):
+            output = self._add_widget(output, page)
         if not self.config.banners:
             return output
         return banners.inject(output, self.version, self.dev, self.default_alias, page.url)
 
+    def _add_widget(self, output: str, page) -> str:
+        """The widget on a page whose template did not include it (see widget.py)."""
+        if self.env is None or self.context is None:
+            return output
+        rendered = self.env.get_template("partials/feedback.html").render(self.context)
+        if not rendered.strip():
+            return output  # the site's own feedback.html leaves this page out
+        placed = widget.place(output, rendered)
+        if placed is None:
+            self.unplaced.append(page.url or "/")
+            return output
+        return placed
+
     def on_post_build(self, config):
+        if self.unplaced:
+            log.warning(
+                "%d page(s) have no feedback widget: their template has no content container "
+                "(an element of class md-content__inner) to put it in: %s. Give the template "
+                "one, or add `hide: [feedback]` to the page's front matter.",
+                len(self.unplaced),
+                ", ".join(self.unplaced),
+            )
         site_dir = Path(config.site_dir)
+        pages = {p["src"]: p["url"] for p in self.pages}
         doc = manifest.assemble(self.version, self.pages, self.terms)
         doc["freshness_days"] = self.config.freshness_days
+        moved = self._moved_pages(config, pages)
+        if moved:
+            doc["redirects"] = moved
         manifest.write(site_dir, doc)
-        pages = {p["src"]: p["url"] for p in self.pages}
         for old, new in self.config.redirects.items():
             if new not in pages:
                 log.warning("redirects: %s -> %s, but %s is not a page.", old, new, new)
                 continue
             banners.write_redirect(site_dir, banners.src_to_url(old), pages[new])
         log.info("Wrote %s (%d pages, version %s)", MANIFEST_NAME, len(self.pages), self.version)
+
+    def _moved_pages(self, config, pages: dict[str, str]) -> dict[str, str]:
+        """Old page URL -> new page URL, from this plugin's `redirects` and those of the
+        mkdocs-redirects plugin (`redirect_maps`): an older version's banner and version
+        selector follow them to the page's new place (assets/tideway/versions.js)."""
+        maps = dict(self.config.redirects)
+        other = config.plugins.get("redirects")
+        if other is not None:
+            maps.update(other.config.get("redirect_maps") or {})
+        moved = {}
+        for old, new in maps.items():
+            target = pages.get(str(new).split("#", 1)[0])
+            if target is not None:  # a page of this version, not another site
+                moved[banners.src_to_url(old, config.use_directory_urls)] = target
+        return moved
 
 
 def _add_theme(config) -> None:

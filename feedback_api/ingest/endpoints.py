@@ -13,7 +13,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,13 +50,18 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def public_view(row: Feedback | dict, token: str | None = None) -> dict:
+def public_view(row: Feedback | dict, token: str | None = None) -> FeedbackOut:
     """The stored submission as the reader sees it; the POST's answer adds the token."""
     view = FeedbackOut.model_validate(row, from_attributes=not isinstance(row, dict))
     if token is not None:
         view.amend_token = token
         view.amend_until = view.created_at + AMEND_WINDOW
-    return view.model_dump(mode="json")
+    return view
+
+
+def answer(view: FeedbackOut, status: int) -> Response:
+    # Serialised by pydantic-core straight to bytes: half the CPU of model_dump + jsonify.
+    return current_app.response_class(view.model_dump_json(), status, mimetype="application/json")
 
 
 def resolve_page(data: FeedbackIn) -> str:
@@ -100,7 +105,8 @@ def _parse_feedback() -> FeedbackIn:
 @bp.post("/feedback")
 def create_feedback():
     limits = ingest_limits()
-    limits.check_client(client_key())  # first: a flood of garbage is refused cheaply too
+    client = client_key()  # a keyed hash: computed once
+    limits.check_client(client)  # first: a flood of garbage is refused cheaply too
     data = _parse_feedback()
     version = resolve_page(data)
     limits.check_page(version, data.page)
@@ -113,7 +119,7 @@ def create_feedback():
         "version": version,
         "rating": data.rating,
         **data.stored_details(),
-        "client_hash": client_key(),
+        "client_hash": client,
         "amend_token_hash": token_hash(token),
         "idempotency_key": data.idempotency_key,
         "request_hash": request_hash,
@@ -129,7 +135,7 @@ def create_feedback():
     if stored is not None:
         row["id"], row["task_id"] = stored
         metrics.stored.inc()
-        return jsonify(public_view(row, token)), 201
+        return answer(public_view(row, token), 201)
 
     # The key exists: a replay (same body: same answer) or a reuse (another body: refused).
     try:
@@ -145,7 +151,7 @@ def create_feedback():
             "idempotency_key_reused",
             "This idempotency key was already used for a different submission.",
         )
-    return jsonify(public_view(existing, token)), 200
+    return answer(public_view(existing, token), 200)
 
 
 @bp.patch("/feedback/<int:feedback_id>")
@@ -187,7 +193,7 @@ def amend_feedback(feedback_id: int):
             view = public_view(row)
     except SQLAlchemyError:
         raise store_unavailable() from None
-    return jsonify(view), 200
+    return answer(view, 200)
 
 
 def _as_submitted(row: Feedback) -> FeedbackIn:

@@ -3,20 +3,15 @@ feedback on tasks, and the reviewer and unsubscribe blueprints."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Flask
 
 from feedback_api.ingest.catalog import CatalogUnavailable
 
 from . import notify
-from .core import triage
 from .core.policy import OwnerRule, TriagePolicy, load_owners, load_policy
-from .intake import IntakeContext, attach_amended, attach_rows, page_facts
-
-# Reports ask for the team of thousands of pages; the answer changes only on a publish.
-TEAMS_TTL = 60.0
+from .intake import IntakeContext, attach_amended, attach_rows
 
 
 @dataclass
@@ -24,8 +19,6 @@ class ReviewContext:
     policy: TriagePolicy
     owners: list[OwnerRule]
     intake: IntakeContext
-    _teams: dict = field(default_factory=dict)
-    _teams_at: float = 0.0
 
     def published_versions(self) -> list[str]:
         """Version names and aliases of the published site; empty when it cannot be read."""
@@ -42,15 +35,7 @@ class ReviewContext:
 
     def team_of(self, version: str, page: str) -> str:
         """The team a page belongs to by front matter, owners file or default (for reports)."""
-        now = time.monotonic()
-        if now - self._teams_at > TEAMS_TTL:  # the site may have been republished
-            self._teams, self._teams_at = {}, now
-        key = (version, page)
-        if key not in self._teams:
-            facts = page_facts(self.intake.catalog, version, page).page
-            team, _, _ = triage.route_team(facts, self.owners, self.intake.default_team, [])
-            self._teams[key] = team
-        return self._teams[key]
+        return self.intake.team_of(version, page)
 
 
 def init_review(app: Flask) -> None:

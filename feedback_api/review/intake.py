@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from feedback_api.ingest.catalog import CatalogUnavailable, SiteCatalog
 from feedback_api.store.models import Feedback, Task, User
 from feedback_api.store.prepared import Prepared
 
-from . import notify, page_readers
+from . import notify, page_readers, rollups
 from .accounts import routing_members
 from .audit import log_event
 from .core import triage
@@ -46,6 +47,10 @@ users = User.__table__
 # The statements of the common path, where a batch joins an open task, are built once:
 # building a Core statement on every call cost more CPU than running it. Those whose results
 # need no processing run through the driver (store/prepared.py).
+# Reports ask for the team of thousands of pages, and every batch for its pages' teams; the
+# answer changes only on a publish.
+TEAMS_TTL = 60.0
+
 _OPEN_TASK = (
     select(
         tasks.c.id,
@@ -106,9 +111,23 @@ class IntakeContext:
     mail: notify.ReaderMail
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     reader_limits: dict[int, int] = field(init=False)
+    _teams: dict[tuple[str, str], str] = field(init=False, default_factory=dict)
+    _teams_at: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.reader_limits = self.policy.reader_limits()
+
+    def team_of(self, version: str, page: str) -> str:
+        """The team a page belongs to by front matter, owners file or default team."""
+        now = time.monotonic()
+        if now - self._teams_at > TEAMS_TTL:  # the site may have been republished
+            self._teams, self._teams_at = {}, now
+        team = self._teams.get((version, page))
+        if team is None:
+            facts = page_facts(self.catalog, version, page).page
+            team = triage.route_team(facts, self.owners, self.default_team, [])[0]
+            self._teams[version, page] = team
+        return team
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,11 @@ def _text(rows: list[dict]) -> str:
 
 def attach_rows(ctx: IntakeContext, conn: Connection, rows: list[dict]) -> dict[str, int | None]:
     """The GroupCommitter hook: {idempotency_key: task_id or None} for the inserted rows."""
+    rollups.record(conn, rows, ctx.team_of)
+    return _route(ctx, conn, rows)
+
+
+def _route(ctx: IntakeContext, conn: Connection, rows: list[dict]) -> dict[str, int | None]:
     now = ctx.clock()
     result: dict[str, int | None] = {r["idempotency_key"]: None for r in rows}
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -475,7 +499,7 @@ def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | Non
     with consent gets the acknowledgement (once per submission)."""
     task_id = row.get("task_id")
     if task_id is None:
-        return attach_rows(ctx, conn, [row])[row["idempotency_key"]]
+        return _route(ctx, conn, [row])[row["idempotency_key"]]  # its rating is counted
     _triage_again(ctx, conn, task_id, row)
     if row.get("notify") and row.get("email"):
         acked = conn.execute(

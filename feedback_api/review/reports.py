@@ -13,12 +13,13 @@ import io
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Connection, and_, case, func, select, text
 
 from feedback_api.store.models import Feedback, Task
 
+from . import rollups
 from .core.policy import PRIORITIES
 from .core.triage import OPEN_STATES
 
@@ -64,31 +65,44 @@ def helpfulness(
     version: str | None = None,
 ) -> list[dict]:
     """Share of helpful ratings per group in the period, and its trend: the second half's
-    share minus the first half's."""
+    share minus the first half's.
+
+    Whole UTC days are read from the daily counts the intake keeps (`rollups.py`); only the
+    parts of days at the period's ends and around its middle are read from the submissions.
+    By team, whole days count each rating for the team its page had when it was rated, and
+    the partial days for the page's team now (the two differ only after a page moves).
+    """
     if group_by not in HELPFULNESS_GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(HELPFULNESS_GROUPS)}")
-
-    # One range scan of the period, split in halves for the trend (scanning the period before
-    # as well would double the rows read).
     split = period.since + (period.until - period.since) / 2
-    if conn.dialect.name == "sqlite":
-        result = _helpfulness_sqlite(conn, group_by, split, period, version)
-    else:
-        result = conn.execute(_helpfulness_query(conn, group_by, split, period, version))
+    plan = _read_plan(period, split)
     second: dict[str, list[int]] = {}
     first: dict[str, list[int]] = {}
+
+    def add(target: dict[str, list[int]], name: str, n, h) -> None:
+        if n:
+            slot = target.setdefault(name, [0, 0])
+            slot[0] += int(n)
+            slot[1] += int(h or 0)
+
     teams: dict[tuple[str, str], str] = {}
-    for *key, count, helpful, first_count, first_helpful in result:
-        name = key[0]
-        if group_by == "team" and team_of:
-            name = teams.get((key[1], key[0])) or teams.setdefault(
-                (key[1], key[0]), team_of(key[1], key[0])
-            )
-        for target, n, h in ((second, count, helpful), (first, first_count, first_helpful)):
-            if n:
-                slot = target.setdefault(name, [0, 0])
-                slot[0] += int(n)
-                slot[1] += int(h or 0)
+    for start, end in plan.partial:
+        for *key, count, helpful, first_count, first_helpful in _scan(
+            conn, group_by, split, Period(start, end), version
+        ):
+            name = key[0]
+            if group_by == "team" and team_of:
+                name = teams.get((key[1], key[0])) or teams.setdefault(
+                    (key[1], key[0]), team_of(key[1], key[0])
+                )
+            add(second, name, count, helpful)
+            add(first, name, first_count, first_helpful)
+    for name, count, helpful, first_count, first_helpful in _from_rollups(
+        conn, group_by, plan, version
+    ):
+        add(second, name, count, helpful)
+        add(first, name, first_count, first_helpful)
+
     rows = []
     by_time = group_by in ("day", "month")
     for key in sorted(set(first) | set(second)):
@@ -107,6 +121,88 @@ def helpfulness(
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """Where a period's ratings are read: whole days of each half from the daily counts
+    (first day, day after the last), the rest from the submissions (time ranges)."""
+
+    first_days: tuple[date, date] | None
+    second_days: tuple[date, date] | None
+    partial: list[tuple[datetime, datetime]]
+
+
+def _read_plan(period: Period, split: datetime) -> ReadPlan:
+    since, until = period.since.astimezone(UTC), period.until.astimezone(UTC)
+    split = split.astimezone(UTC)
+    halves: list[list[date]] = [[], []]
+    partial: list[tuple[datetime, datetime]] = []
+    midnight = datetime.combine(since.date(), time(), UTC)
+    while midnight < until:
+        following = midnight + timedelta(days=1)
+        start, end = max(midnight, since), min(following, until)
+        if start == midnight and end == following and not midnight < split < following:
+            halves[midnight >= split].append(midnight.date())
+        elif start < end:
+            if partial and partial[-1][1] == start:
+                start = partial.pop()[0]  # one range for adjacent partial days
+            partial.append((start, end))
+        midnight = following
+    first_days, second_days = (
+        (days[0], days[-1] + timedelta(days=1)) if days else None for days in halves
+    )
+    return ReadPlan(first_days, second_days, partial)
+
+
+# By page from the page counts; every other grouping from the few rows of the team counts
+# (a month is summed from its days below).
+_ROLLUP_KEYS = {
+    "page": rollups.by_page.c.page,
+    "version": rollups.by_team.c.version,
+    "team": rollups.by_team.c.team,
+    "day": rollups.by_team.c.day,
+    "month": rollups.by_team.c.day,
+}
+
+
+def _from_rollups(conn: Connection, group_by: str, plan: ReadPlan, version):
+    """(name, ratings, helpful, first half's ratings, first half's helpful) per group, over
+    the plan's whole days; in one range scan, for one sort of the rows."""
+    if plan.first_days is None and plan.second_days is None:
+        return
+    table = rollups.by_page if group_by == "page" else rollups.by_team
+    key = _ROLLUP_KEYS[group_by]
+    first = plan.first_days or (plan.second_days[0], plan.second_days[0])
+    second = plan.second_days or (first[1], first[1])
+    current = table.c.day >= second[0]
+    query = (
+        select(
+            key,
+            func.sum(case((current, table.c.ratings), else_=0)),
+            func.sum(case((current, table.c.helpful), else_=0)),
+            func.sum(case((current, 0), else_=table.c.ratings)),
+            func.sum(case((current, 0), else_=table.c.helpful)),
+        )
+        .where(table.c.day >= first[0], table.c.day < second[1])
+        .group_by(key)
+    )
+    if first[1] < second[0]:  # the day the halves meet inside is read from the submissions
+        query = query.where((table.c.day < first[1]) | (table.c.day >= second[0]))
+    if version:
+        query = query.where(table.c.version == version)
+    for name, *counts in conn.execute(query):
+        if group_by == "day":
+            name = name.isoformat()
+        elif group_by == "month":
+            name = name.isoformat()[:7]
+        yield name, *counts
+
+
+def _scan(conn: Connection, group_by: str, split: datetime, period: Period, version):
+    if conn.dialect.name == "sqlite":
+        return _helpfulness_sqlite(conn, group_by, split, period, version)
+    return conn.execute(_helpfulness_query(conn, group_by, split, period, version))
 
 
 def _helpfulness_keys(conn: Connection, group_by: str) -> list:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+from feedback_api.store.checkpoint import checkpoint_in_background
 from feedback_api.store.writer_process import WriterServer
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app({"writer_socket": ""})
     committer = app.extensions["group_commit"]
     committer.hold_connection()  # this loop is its only user
+    checkpoint_in_background(committer.engine, committer.held_connection())
     server = WriterServer(args.socket, committer)
     signal.signal(signal.SIGTERM, server.stop)
     server.listen()

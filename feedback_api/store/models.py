@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -104,6 +105,38 @@ class PageReader(Base):
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     client_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RatingsByPage(Base):
+    """Ratings per UTC day of each page of a version (migration 0011).
+
+    Kept by the intake hook in the transaction that stores the submissions, so a report over
+    a period reads one row per page and day instead of every submission (a rating never
+    changes once stored: amending adds details only).
+    """
+
+    __tablename__ = "ratings_by_page"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows kept in key order: one range read
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    page: Mapped[str] = mapped_column(String(512), primary_key=True)
+    ratings: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[int] = mapped_column(Integer)
+
+
+class RatingsByTeam(Base):
+    """Ratings per UTC day of each version, by the team the page was routed to when rated
+    (migration 0011): a few rows a day, whatever the number of pages."""
+
+    __tablename__ = "ratings_by_team"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows kept in key order: one range read
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ratings: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[int] = mapped_column(Integer)
 
 
 # -- Review work: reviewers, their API tokens, tasks, the audit trail and the mail outbox --

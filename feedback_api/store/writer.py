@@ -161,11 +161,14 @@ class GroupCommitter:
         with self._writer_turn(), self._transaction() as conn:
             result = conn.exec_driver_sql(sql, params)
             ids = {key: id_ for id_, key in result}
-            inserted = [
-                {**row, "id": ids[row["idempotency_key"]]}
-                for row in rows
-                if row["idempotency_key"] in ids
-            ]
+            # The first row with a key in a batch is the one stored: a replay in the same
+            # batch must not reach the hook (it would be counted and routed twice).
+            inserted, seen = [], set()
+            for row in rows:
+                key = row["idempotency_key"]
+                if key in ids and key not in seen:
+                    seen.add(key)
+                    inserted.append({**row, "id": ids[key]})
             tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
         outcomes: list[tuple[int, int | None] | None] = []
         owners: set[str] = set()
@@ -182,6 +185,11 @@ class GroupCommitter:
         """Keep one connection for every batch (for a single-threaded caller, the writer
         process): a checkout and a reset per batch cost more than a small batch's insert."""
         self._held = self.engine.connect()
+
+    def held_connection(self) -> Connection:
+        if self._held is None:
+            raise RuntimeError("hold_connection() first")
+        return self._held
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:

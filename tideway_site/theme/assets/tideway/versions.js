@@ -10,7 +10,9 @@
     var base = decodeURI(root.pathname);
     return path.indexOf(base) === 0 ? path.slice(base.length) : "";
   }
-  function hasPage(target, page) {
+  // The page's URL in the target version: the same, or where the target's redirects (the
+  // manifest's `redirects`, old URL to new) moved it; null when it has neither.
+  function pageIn(target, page) {
     var key = target.href;
     if (!manifests[key]) {
       manifests[key] = fetch(new URL("feedback-manifest.json", target))
@@ -18,13 +20,18 @@
         .catch(function () { return { pages: [] }; });
     }
     return manifests[key].then(function (m) {
-      return (m.pages || []).some(function (p) { return p.url === page; });
+      var has = function (url) {
+        return (m.pages || []).some(function (p) { return p.url === url; });
+      };
+      if (has(page)) return page;
+      var moved = (m.redirects || {})[page];
+      return typeof moved === "string" && has(moved) ? moved : null;
     });
   }
   function samePageIn(target) {
     var page = pageOf(versionRoot());
-    return hasPage(target, page).then(function (found) {
-      return found ? new URL(encodeURI(page), target) : target;
+    return pageIn(target, page).then(function (found) {
+      return found !== null ? new URL(encodeURI(found), target) : target;
     });
   }
   var versions = null;

@@ -1,0 +1,53 @@
+"""Putting the feedback widget on a page whose template did not: a home page that overrides
+Material's `content` block, the blog plugin's index, archive, category and pagination pages.
+
+Material includes the widget (`partials/feedback.html`) from `partials/content.html`, which
+only the `content` block of main.html and blog-post.html includes. The plugin renders the
+same partial with the page's own context after the page is rendered, and puts it at the end
+of the page's content container (`.md-content__inner`, an <article> or, on blog views, a
+<div>), which is what Material does in the normal case. Pages that have the widget cost one
+substring test.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Material's form (ours keeps its markup): present when the template included the partial.
+# Quoted, as Jinja writes it: the plugin looks before any minifier runs (plugin.py).
+WIDGET_MARKS = ('class="md-feedback"', 'class="tideway-feedback"')
+CONTAINER = re.compile(r"<(article|div)\b[^>]*?\bmd-content__inner\b[^>]*>")
+
+
+def hidden(meta: dict) -> bool:
+    """The page's front matter asks for no widget (`hide: [feedback]`, as in Material)."""
+    hide = meta.get("hide") if meta else None
+    return isinstance(hide, (list, tuple, str)) and "feedback" in hide
+
+
+def has_widget(html: str) -> bool:
+    return any(mark in html for mark in WIDGET_MARKS)
+
+
+def _closing_tag(html: str, tag: str, start: int) -> int | None:
+    """Where the element opened at `start` closes, counting nested elements of its tag."""
+    depth = 0
+    for match in re.finditer(rf"<(/?){tag}\b[^>]*>", html[start:]):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return start + match.start()
+    return None
+
+
+def place(html: str, widget: str) -> str | None:
+    """The page with `widget` at the end of its content container; None when it has none."""
+    container = CONTAINER.search(html)
+    if container is None:
+        return None
+    end = _closing_tag(html, container.group(1), container.start())
+    if end is None:
+        return None
+    # Blog views' container is no `md-typeset`, which the widget's buttons are styled under.
+    if "md-typeset" not in container.group(0):
+        widget = f'<div class="md-typeset">{widget}</div>'
+    return html[:end] + widget + html[end:]
