@@ -15,6 +15,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
+# The wheels a writer's install needs (tideway-docs' dependencies and its server extra's, and
+# setuptools to build it), so that tests/test_adoption.py installs into a fresh venv without
+# the network. The test builds tideway-docs' own wheel from the tree it tests.
+WHEELHOUSE := var/wheelhouse
+$(WHEELHOUSE)/.complete: pyproject.toml constraints.txt $(VENV)/.installed
+	$(PY) -m pip wheel --quiet -c constraints.txt --wheel-dir $(WHEELHOUSE) ".[server]" "setuptools>=68"
+	rm -f $(WHEELHOUSE)/tideway_docs-*.whl
+	touch $@
+
 serve: $(VENV)/.installed
 	$(PY) scripts/serve
 
@@ -27,7 +36,7 @@ tests/js/node_modules/.installed: tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund
 	touch $@
 
-test: $(VENV)/.installed system-deps tests/js/node_modules/.installed
+test: $(VENV)/.installed $(WHEELHOUSE)/.complete system-deps tests/js/node_modules/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The pure and SQLite tests, in about a minute: no PostgreSQL, Redis, Chromium, live servers
