@@ -295,6 +295,11 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
     )  # fmt: skip
     assert found.strip() == "", f"the plugin-only install brought {found}"
     assert shutil.which("tideway-publish", path=writer_env["PATH"])
+    # The server is an extra: without it, tideway-serve says what to install.
+    refused = subprocess.run(["tideway-serve"], cwd=repo, env=writer_env, capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "pip install 'tideway-docs[server]'" in refused.stderr
 
     # Add the plugin and own the pages: the site keeps its theme, provider and plugins.
     guide.write("mkdocs.yml")

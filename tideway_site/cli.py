@@ -143,3 +143,17 @@ def manifest_main(argv: list[str] | None = None) -> int:
         out = manifest.write(args.site_dir, doc)
         print(f"Wrote {out} ({len(doc['pages'])} pages, version {doc['version']}).")
     return 0
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    """`tideway-serve`: the docs and the API, from the `server` extra's packages."""
+    try:
+        from feedback_api.run.serve import main
+    except ModuleNotFoundError as exc:
+        print(
+            f"tideway-serve runs the feedback server, whose packages are not installed here "
+            f"({exc.name} is missing): pip install 'tideway-docs[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    return main(argv)
