@@ -139,6 +139,16 @@ def test_a_page_without_a_content_container_is_named_once(tmp_path):
     assert "hide: [feedback]" in warnings[0]
 
 
+def test_a_redirect_page_needs_no_widget_and_no_warning(tmp_path):
+    root = write_site(tmp_path / "site", WITH_OWNERS)
+    quiet = root / "docs" / "quiet.md"
+    quiet.write_text("---\ntemplate: redirect.html\nlocation: ../\n---\n# Moved\n")
+    done = mkdocs_build(root)
+    assert done.returncode == 0, done.stderr
+    assert "no feedback widget" not in done.stderr
+    assert "md-feedback" not in (root / "site" / "quiet" / "index.html").read_text()
+
+
 def test_generated_pages_pass_and_the_owners_file_names_owners(blog_site):
     root, stderr = blog_site
     assert "WARNING" not in stderr, stderr

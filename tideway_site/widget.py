@@ -19,10 +19,18 @@ WIDGET_MARKS = ('class="md-feedback"', 'class="tideway-feedback"')
 CONTAINER = re.compile(r"<(article|div)\b[^>]*?\bmd-content__inner\b[^>]*>")
 
 
+# Material's template for a page that sends its reader elsewhere at once: nobody reads it.
+REDIRECT_TEMPLATE = "redirect.html"
+
+
 def hidden(meta: dict) -> bool:
-    """The page's front matter asks for no widget (`hide: [feedback]`, as in Material)."""
-    hide = meta.get("hide") if meta else None
-    return isinstance(hide, (list, tuple, str)) and "feedback" in hide
+    """No widget for this page: its front matter says `hide: [feedback]` (as in Material), or
+    it is a redirect page."""
+    if not meta:
+        return False
+    hide = meta.get("hide")
+    asked = isinstance(hide, (list, tuple, str)) and "feedback" in hide
+    return asked or meta.get("template") == REDIRECT_TEMPLATE
 
 
 def has_widget(html: str) -> bool:
