@@ -89,7 +89,10 @@ class WriterClient:
     def __init__(self, path: str, local: GroupCommitter):
         self.path = path
         self.local = local  # used whenever the writer cannot be reached
-        self._threads = threading.local()
+        # Connections kept open between requests, each lent to one request at a time: a
+        # thread-local one would be per greenlet under gevent, one connect per request.
+        self._idle: list[socket.socket] = []
+        self._idle_lock = threading.Lock()
         self._down_until = 0.0
 
     def insert(self, row: dict, timeout: float = 10.0) -> tuple[int, int | None] | None:
@@ -102,15 +105,17 @@ class WriterClient:
             sock.sendall(_frame(_encode_row(row)))
             reply = _read_frame(sock)
         except TimeoutError:
-            self._drop()
+            sock.close()
             raise  # the writer is alive but stuck: the store is unavailable
         except OSError:
             # The writer went away, before or after committing: commit here; the key
             # makes a second insert of a committed row a no-op (answered as a replay).
-            self._drop()
+            sock.close()
             self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
             log.warning("Writer process unavailable; committing in the worker", exc_info=True)
             return self.local.insert(row, timeout)
+        with self._idle_lock:
+            self._idle.append(sock)
         if "error" in reply:
             raise WriterError(reply["error"])
         if reply.get("exists"):
@@ -118,9 +123,10 @@ class WriterClient:
         return reply["id"], reply["task_id"]
 
     def _connection(self) -> socket.socket | None:
-        sock = getattr(self._threads, "sock", None)
-        if sock is not None:
-            return sock
+        """An idle connection to the writer, or a new one; None while it is down."""
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
         if time.monotonic() < self._down_until:
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -130,14 +136,7 @@ class WriterClient:
             sock.close()
             self._down_until = time.monotonic() + RETRY_AFTER_FAILURE
             return None
-        self._threads.sock = sock
         return sock
-
-    def _drop(self) -> None:
-        sock = getattr(self._threads, "sock", None)
-        self._threads.sock = None
-        if sock is not None:
-            sock.close()
 
 
 class _Peer:
