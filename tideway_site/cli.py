@@ -1,5 +1,5 @@
 """`tideway-publish` and `tideway-manifest` (`scripts/publish` and `scripts/manifest` in a
-clone): argument parsing only; the work is in publish.py and manifest.py."""
+clone): argument parsing only; the work is in publish.py, fill.py and manifest.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import gates, manifest
+from . import fill, gates, manifest
 from .publish import VERSIONS_FILE, PublishError, publish, repo_plan
 from .versions import Plan, VersionSpec
 
@@ -124,7 +124,7 @@ def manifest_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tideway-manifest",
         description="Write feedback-manifest.json for a built version (MkDocs or Zensical) "
-        "from its HTML.",
+        "from its HTML, after putting the feedback widget on the pages whose template lacks it.",
     )
     parser.add_argument("site_dir", type=Path, help="the built version's directory")
     parser.add_argument("--version", help="the version name (default: from the pages' stamps)")
@@ -136,6 +136,17 @@ def manifest_main(argv: list[str] | None = None) -> int:
             f"{args.site_dir} has no index.html: give a built version's directory.", file=sys.stderr
         )
         return 2
+    # The widget first: the manifest then reads the pages as they are published.
+    filled = fill.fill_site(args.site_dir, args.docs)
+    notes = sys.stderr if args.stdout else sys.stdout  # --stdout's output is the JSON alone
+    if filled.placed:
+        print(
+            f"Placed the feedback widget on {len(filled.placed)} page(s) whose template "
+            f"lacks it: {', '.join(filled.placed)}.",
+            file=notes,
+        )
+    for message in filled.messages():
+        print(message, file=sys.stderr)
     doc = manifest.manifest_from_site(args.site_dir, args.version, args.docs)
     if args.stdout:
         print(json.dumps(doc, ensure_ascii=False, indent=1))

@@ -113,20 +113,23 @@ def url_source(url: str) -> list[str]:
     return [f"{stem}.md", f"{stem}/index.md"] if stem else ["index.md"]
 
 
+def front_matter(text: str) -> tuple[dict, str]:
+    """A Markdown page's front matter (empty when it has none or it is not a mapping) and
+    the rest of its text."""
+    front = FRONT_MATTER.match(text)
+    if not front:
+        return {}, text
+    try:
+        meta = yaml.safe_load(front.group(1)) or {}
+    except yaml.YAMLError:
+        meta = {}
+    return (meta if isinstance(meta, dict) else {}), text[front.end() :]
+
+
 def markdown_title(path: Path) -> tuple[str, str]:
     """A Markdown page's title and slug as a blog names its post: front matter `title` (or
     the first level-1 heading), front matter `slug`."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    meta = {}
-    front = FRONT_MATTER.match(text)
-    if front:
-        try:
-            meta = yaml.safe_load(front.group(1)) or {}
-        except yaml.YAMLError:
-            meta = {}
-        text = text[front.end() :]
-    if not isinstance(meta, dict):
-        meta = {}
+    meta, text = front_matter(path.read_text(encoding="utf-8", errors="replace"))
     heading = H1.search(FENCE.sub("", text))  # not a shell comment in a code block
     title = meta.get("title") or (heading.group(1) if heading else "")
     return " ".join(str(title).split()).casefold(), str(meta.get("slug") or "")

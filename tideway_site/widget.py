@@ -7,11 +7,17 @@ same partial with the page's own context after the page is rendered, and puts it
 of the page's content container (`.md-content__inner`, an <article> or, on blog views, a
 <div>), which is what Material does in the normal case. Pages that have the widget cost one
 substring test.
+
+A site built without the plugin (Zensical) has no template context after the build: there
+the widget is copied from a page of the same build that has it (`extract`), with the two
+values that differ from page to page set for the page it goes on (`for_page`), and placed
+the same way (fill.py).
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 
 # Material's form (ours keeps its markup): present when the template included the partial.
 # Quoted, as Jinja writes it: the plugin looks before any minifier runs (plugin.py).
@@ -35,6 +41,47 @@ def hidden(meta: dict) -> bool:
 
 def has_widget(html: str) -> bool:
     return any(mark in html for mark in WIDGET_MARKS)
+
+
+# The rendered widget's only per-page values (partials/feedback.html): the page's URL, and
+# the manifest's address relative to the page (Material's `base_url`).
+PAGE_ATTR = re.compile(r'(\bdata-tideway-page=")[^"]*(")')
+MANIFEST_ATTR = re.compile(r'(\bdata-tideway-manifest=")([^"]*)(")')
+MANIFEST_FILE = "feedback-manifest.json"
+
+
+def extract(html: str) -> str | None:
+    """The widget's markup on a page that has it: the element holding the first mark (our
+    `div.tideway-feedback`, or Material's own `form.md-feedback`), whole."""
+    at = min((i for i in (html.find(mark) for mark in WIDGET_MARKS) if i >= 0), default=-1)
+    if at < 0:
+        return None
+    start = html.rfind("<", 0, at)
+    tag = re.match(r"<(\w+)", html[start:])
+    end = _closing_tag(html, tag.group(1), start) if tag else None
+    if end is None:
+        return None
+    return html[start : html.index(">", end) + 1]
+
+
+def base_url(depth: int) -> str:
+    """A page's way back to its version's root, as MkDocs and Zensical write `base_url`:
+    `.` for a page at the root, `..` one directory down."""
+    return "/".join([".."] * depth) or "."
+
+
+def for_page(widget: str, url: str, depth: int, donor_depth: int) -> str:
+    """`widget`, taken from a page `donor_depth` directories down, set for the page `url`
+    that is `depth` directories down. A manifest address that is not relative stays."""
+
+    def manifest(match: re.Match) -> str:
+        value = match.group(2)
+        if value == f"{base_url(donor_depth)}/{MANIFEST_FILE}":
+            value = escape(f"{base_url(depth)}/{MANIFEST_FILE}")
+        return match.group(1) + value + match.group(3)
+
+    widget = PAGE_ATTR.sub(lambda m: m.group(1) + escape(url) + m.group(2), widget, count=1)
+    return MANIFEST_ATTR.sub(manifest, widget, count=1)
 
 
 def _closing_tag(html: str, tag: str, start: int) -> int | None:
