@@ -93,4 +93,6 @@ def fill_site(site_dir: Path, docs_dir: Path | None) -> Filled:
             continue
         path.write_text(placed, encoding="utf-8")
         filled.placed.append(shown)
+    for urls in (filled.placed, filled.unplaced, filled.unknown):
+        urls.sort()  # in the order of URLs, not of files
     return filled
