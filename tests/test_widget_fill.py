@@ -132,6 +132,7 @@ def test_running_the_command_again_places_nothing_twice(tmp_path, capsys):
     argv = [str(site), "--version", "1.0", "--docs", str(docs)]
     assert manifest_main(argv) == 0
     first = {p: p.read_text() for p in site.rglob("*.html")}
+    assert len(widget_values(first[site / "index.html"])) == 1
     manifest = (site / "feedback-manifest.json").read_text()
     capsys.readouterr()
     assert manifest_main(argv) == 0
@@ -169,14 +170,6 @@ def test_without_the_sources_no_page_is_guessed_and_each_is_named(tmp_path, caps
     assert widget_values((site / "index.html").read_text()) == []
 
 
-def test_a_site_without_the_widget_gets_none(tmp_path, capsys):
-    # No page has it: the site has no `extra.analytics.feedback`, and wants none.
-    site = write_site(tmp_path / "site", {"index.html": page("Home", "", "<p>Hi</p>")})
-    assert manifest_main([str(site), "--version", "1.0", "--docs", str(tmp_path)]) == 0
-    assert widget_values((site / "index.html").read_text()) == []
-    assert capsys.readouterr().out.startswith("Wrote ")
-
-
 def test_a_page_url_is_escaped_in_the_markup(tmp_path, capsys):
     site, docs = blog_site(tmp_path)
     odd = 'a"b<i>&c/'
@@ -192,7 +185,7 @@ def test_a_page_url_is_escaped_in_the_markup(tmp_path, capsys):
     assert not re.search(r"<i>&c", html.split("<body>")[1])
 
 
-def test_materials_own_form_is_copied_whole(tmp_path, capsys):
+def test_the_sites_own_widget_is_copied_and_a_site_without_one_gets_none(tmp_path, capsys):
     # A site whose custom_dir keeps Material's feedback partial: no per-page values in it.
     form = (
         '<form class="md-feedback" name="feedback" hidden><fieldset><legend>Helpful?</legend>'
@@ -207,3 +200,9 @@ def test_materials_own_form_is_copied_whole(tmp_path, capsys):
     )
     assert manifest_main([str(site), "--version", "1.0", "--docs", str(tmp_path)]) == 0
     assert f"{ARTICLE}{form}</article>" in (site / "index.html").read_text()
+    # No page has it: the site has no `extra.analytics.feedback`, and wants none.
+    plain = write_site(tmp_path / "plain", {"index.html": page("Home", "", "<p>Hi</p>")})
+    capsys.readouterr()
+    assert manifest_main([str(plain), "--version", "1.0", "--docs", str(tmp_path)]) == 0
+    assert widget_values((plain / "index.html").read_text()) == []
+    assert capsys.readouterr().out.startswith("Wrote ")
