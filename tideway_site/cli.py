@@ -120,7 +120,9 @@ def publish_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def manifest_main(argv: list[str] | None = None) -> int:
+def manifest_parser() -> argparse.ArgumentParser:
+    """The options of `tideway-manifest`; docs/reference/manifest.md lists each one (a test
+    holds them to it)."""
     parser = argparse.ArgumentParser(
         prog="tideway-manifest",
         description="Write feedback-manifest.json for a built version (MkDocs or Zensical) "
@@ -128,9 +130,18 @@ def manifest_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("site_dir", type=Path, help="the built version's directory")
     parser.add_argument("--version", help="the version name (default: from the pages' stamps)")
-    parser.add_argument("--docs", type=Path, help="the docs sources, to name each page's source")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        help="the docs sources: each page's source, and the pages whose front matter hides "
+        "the widget",
+    )
     parser.add_argument("--stdout", action="store_true", help="print instead of writing")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def manifest_main(argv: list[str] | None = None) -> int:
+    args = manifest_parser().parse_args(argv)
     if not (args.site_dir / "index.html").exists():
         print(
             f"{args.site_dir} has no index.html: give a built version's directory.", file=sys.stderr
