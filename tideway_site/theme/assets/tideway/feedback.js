@@ -377,10 +377,12 @@
     if (!widget || document.activeElement == widget.pin) return;
     const { pin, article } = widget;
     pin.hidden = true; // out of the selection's text and rectangles while they are measured
+    // An emptied selection (no range) has no text: leave before anything asks for its node.
     const text = range && selection.toString().replace(/\s+/g, " ").trim();
-    const common = range && range.commonAncestorContainer;
+    if (!text) return;
+    const common = range.commonAncestorContainer;
     const inWidget = [widget.container, widget.panel].some(part => part.contains(common));
-    if (!text || !article.contains(common) || inWidget) return;
+    if (!article.contains(common) || inWidget) return;
     const blockOf = node => {
       while (node && node.parentNode != article) node = node.parentNode;
       return node;
