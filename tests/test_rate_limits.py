@@ -71,3 +71,22 @@ def test_with_redis_the_sign_in_throttle_holds_across_servers(
     assert [sign_in(owner, "ana", PASSWORD).status_code for _ in range(5)] == [303] * 5
     for app in apps:
         app.extensions["store"].dispose()
+
+
+def test_an_ipv6_client_is_its_64_however_many_addresses_it_picks(published_site, sqlite_url):
+    """A subscriber's /64 is one client: rotating addresses inside it neither escapes the
+    client limit nor counts as more readers (the triage rules' distinct readers)."""
+    app = app_with(published_site, sqlite_url, rate_limit_client="3/minute")
+    client = app.test_client()
+    network = "2001:db8:5:7::"
+    statuses = [
+        submit(client, published_site.current, f"{network}{n:x}").status_code for n in range(4)
+    ]
+    assert statuses == [201, 201, 201, 429]
+    assert submit(client, published_site.current, "2001:db8:5:8::1").status_code == 201
+    # A dual-stack socket's IPv4 client is that IPv4 address, and counted as one with it.
+    assert submit(client, published_site.current, "::ffff:203.0.113.5").status_code == 201
+    assert submit(client, published_site.current, "203.0.113.5").status_code == 201
+    assert submit(client, published_site.current, "203.0.113.5").status_code == 201
+    assert submit(client, published_site.current, "::ffff:203.0.113.5").status_code == 429
+    app.extensions["store"].dispose()

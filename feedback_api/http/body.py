@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 from datetime import UTC, datetime
 
@@ -80,8 +81,27 @@ def client_hash() -> str:
         prefix = f"client:{day.isoformat()}:".encode()
         cached = _day_keys[secret] = (day, hmac.new(secret, prefix, hashlib.sha256))
     mac = cached[1].copy()
-    mac.update((request.remote_addr or "unknown").encode())
+    mac.update(client_network(request.remote_addr).encode())
     return mac.hexdigest()[:32]
+
+
+def client_network(address: str | None) -> str:
+    """What one client is counted by: an IPv4 address, or the /64 of an IPv6 one.
+
+    An IPv6 subscriber gets a whole /64 (often more) and picks addresses in it at will:
+    counted by address, one stranger would be millions of clients to the limits and as many
+    distinct readers to the triage rules. An IPv4 address written as IPv6 (`::ffff:a.b.c.d`,
+    from a dual-stack socket) is that IPv4 address.
+    """
+    if not address or ":" not in address:
+        return address or "unknown"
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])  # without a zone (`%eth0`)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 _day_keys: dict[bytes, tuple] = {}
