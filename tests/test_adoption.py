@@ -445,10 +445,6 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
 # its Zensical mkdocs.yml block and `tideway-publish ... --builder zensical`, in an environment
 # that has Zensical beside the package (this one's). Nothing is copied into the theme by hand.
 ZENSICAL = Path(sys.executable).parent / "zensical"
-# Pages that Zensical builds without the widget, since no plugin runs: the blog's index,
-# archive, category and pagination views and the home page (whose home.html empties the
-# `content` block). Publishing puts it on them.
-TEMPLATE_WITHOUT_WIDGET = re.compile(r"^(/|blog/|blog/(archive|category|page)/.+)$")
 # The one page left without it: a redirect (Material's redirect.html, a meta refresh and a
 # script) has no content to put it in, and sends its reader on before anyone could rate it.
 REDIRECT = "insiders/"

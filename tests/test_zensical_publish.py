@@ -4,6 +4,8 @@ and what a version's inputs count. The build itself is tests/test_adoption.py's.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -141,3 +143,61 @@ def test_a_zensical_toml_site_is_told_what_publishing_reads(tmp_path):
     (tmp_path / "zensical.toml").write_text('[project]\nsite_name = "Only TOML"\n')
     with pytest.raises(publish.PublishError, match="zensical.toml but no mkdocs.yml"):
         publish.inputs_hash(tmp_path, builder="zensical")
+
+
+TINY_YML = """\
+site_name: Tiny Handbook
+theme:
+  name: material
+plugins:
+  - tideway:
+      owners_file: OWNERS
+extra:
+  analytics:
+    feedback:
+      title: Was this page helpful?
+      ratings:
+        - icon: material/emoticon-happy-outline
+          name: This page was helpful
+          data: 1
+        - icon: material/emoticon-sad-outline
+          name: This page could be improved
+          data: 0
+"""
+
+
+@pytest.mark.slow
+def test_a_zensical_publish_is_gated_recorded_and_kept_by_serve(tmp_path):
+    """A real `zensical build` of a small site: owners come from the owners file, as the
+    plugin would give them; versions.json records the builder, and `make serve`'s publish
+    (publish_all) then finds the version current instead of rebuilding it with MkDocs."""
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "docs" / "index.md").write_text("# Home\n\nWelcome.\n")
+    (repo / "docs" / "guide.md").write_text("---\nowner: guide-team\n---\n\n# Guide\n\nRead.\n")
+    (repo / "mkdocs.yml").write_text(TINY_YML)
+    (repo / "OWNERS").write_text("*  docs-team\n")
+    (repo / "versions.yml").write_text(
+        "default: latest\nversions:\n  - version: '1.0'\n    aliases: [latest]\n"
+    )
+    run_git(repo, "init", "-q", "-b", "main")
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-qm", "site")
+    quiet = {"branch_name": "gh-pages", "log": lambda _m: None}
+
+    outcome = publish.publish(repo, publish.repo_plan(repo), builder="zensical", **quiet)
+    assert outcome.passed, outcome.gates
+    assert outcome.built == ["1.0"]
+    [gate, *_] = outcome.gates["1.0"]
+    assert gate.gate == zensical_build.GATE_NAME
+    doc = json.loads(run_git(repo, "show", "gh-pages:1.0/feedback-manifest.json"))
+    owners = {p["url"]: p["owner"] for p in doc["pages"]}
+    assert owners == {"": "docs-team", "guide/": "guide-team"}
+    assert all(p["reviewed"] for p in doc["pages"])  # the last commit's date
+    page = run_git(repo, "show", "gh-pages:1.0/guide/index.html")
+    assert page.count('class="md-feedback"') == 1 and '"provider":"mike"' in page
+    [entry] = publish.published_versions(repo, "gh-pages")
+    assert entry["properties"]["builder"] == "zensical"
+    assert publish.recorded_builder([entry]) == "zensical"
+    assert publish.publish_all(repo, branch="gh-pages", log=lambda _m: None) == []
+    assert run_git(repo, "status", "--porcelain") == ""

@@ -235,7 +235,7 @@ def publish(
                 branch=branch_name,
                 aliases=spec.aliases,
                 title=spec.title,
-                props={"inputs": digest},
+                props={"inputs": digest, **({"builder": builder} if builder != "mkdocs" else {})},
                 mike_options=site.mike,
                 use_directory_urls=site.use_directory_urls,
                 env=build_env(repo, spec),
@@ -299,13 +299,23 @@ def root_404(repo: Path, branch_name: str, plan: Plan) -> str:
 
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:
-    """`make serve`: every version of versions.yml (or the release tags), without gates; the
-    local branch keeps no version that versions.yml dropped.
+    """`make serve`: every version of versions.yml (or the release tags), without gates, with
+    the builder the branch was published with; the local branch keeps no version that
+    versions.yml dropped.
 
     Returns the versions that were (re)built.
     """
     # Only versions.yml is a whole list; a plan made from release tags is not.
     prune = (repo / VERSIONS_FILE).exists()
     return publish(
-        repo, repo_plan(repo), branch_name=branch, gates=False, prune=prune, log=log
-    ).built
+        repo, repo_plan(repo), branch_name=branch, gates=False, prune=prune, log=log,
+        builder=recorded_builder(published_versions(repo, branch)),
+    ).built  # fmt: skip
+
+
+def recorded_builder(published: list[dict]) -> str:
+    """The builder the branch's versions were published with: each Zensical build records
+    itself in versions.json (`properties.builder`), so `make serve` and `tideway-serve` keep
+    a site published with Zensical built by Zensical instead of rebuilding it with MkDocs."""
+    recorded = {(v.get("properties") or {}).get("builder", "mkdocs") for v in published}
+    return "zensical" if "zensical" in recorded else "mkdocs"
