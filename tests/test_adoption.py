@@ -8,7 +8,8 @@ snippet appended to every page and a Google Analytics provider. The guide's comm
 with a fresh venv that has only `pip install tideway-docs` (from wheels: no network); the
 guide's file blocks (`<!-- writer: FILE -->`) are put into the site's files as the guide
 says. Only the environment is the test's: the venv, the port, the temporary directory.
-The second test builds the same site with Zensical, as the guide's Zensical section says.
+The second test publishes the same site with Zensical, as the guide's Zensical section says:
+its `writer-zensical` blocks, with the guide's versions.yml and mkdocs.yml blocks.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import yaml
 from tests import services
 from tests.conftest import GIT_ENV, ROOT, LiveServer, run_git
 from tideway_site import gates, manifest
-from tideway_site.cli import manifest_main
 
 pytestmark = pytest.mark.slow
 
@@ -164,7 +164,7 @@ class WriterGuide:
         self.commands = [
             (ctx, cmd)
             for src, ctx, cmd in gates.tested_blocks(DOCS)
-            if src == GUIDE_SRC and ctx.startswith("writer")
+            if src == GUIDE_SRC and ctx in ("writer", "writer-serve")
         ]
         others = [c for s, ctx, c in gates.tested_blocks(DOCS) if s == GUIDE_SRC]
         assert text.count("```bash\n") == len(others), "a command block of the guide is untested"
@@ -440,18 +440,16 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
     print(f"adopted in {time.monotonic() - started:.0f} s")
 
 
-# The same site built by Zensical, which runs no MkDocs plugins. The writer follows the
-# guide's "Sites built with Zensical": the same mkdocs.yml, Material's version provider set by
-# hand, and the package's theme merged into the site's own custom_dir (Zensical reads one).
+# The same site published with Zensical, which runs no MkDocs plugins. The writer follows the
+# guide's "Sites built with Zensical": the guide's mkdocs.yml, OWNERS and versions.yml blocks,
+# its Zensical mkdocs.yml block and `tideway-publish ... --builder zensical`, in an environment
+# that has Zensical beside the package (this one's). Nothing is copied into the theme by hand.
 ZENSICAL = Path(sys.executable).parent / "zensical"
-THEME = ROOT / "tideway_site" / "theme"
-# Pages that Zensical builds without the widget, since no plugin runs: the blog's index,
-# archive, category and pagination views and the home page (whose home.html empties the
-# `content` block). The manifest command puts it on them, as the guide says.
-TEMPLATE_WITHOUT_WIDGET = re.compile(r"^(/|blog/|blog/(archive|category|page)/.+)$")
 # The one page left without it: a redirect (Material's redirect.html, a meta refresh and a
 # script) has no content to put it in, and sends its reader on before anyone could rate it.
 REDIRECT = "insiders/"
+ZENSICAL_CONTEXT = "writer-zensical"
+ZENSICAL_FILE_BLOCK = re.compile(rf"<!-- {ZENSICAL_CONTEXT}: (\S+) -->\n```\w+\n(.*?)```", re.S)
 
 
 def manifest_urls(version_dir: Path) -> dict[str, str]:
@@ -459,65 +457,100 @@ def manifest_urls(version_dir: Path) -> dict[str, str]:
     return {p["url"]: p.get("src", "") for p in doc["pages"]}
 
 
-def test_the_same_site_built_by_zensical_stores_ratings_by_version(
-    tmp_path, browser, sqlite_url, output_dir, capsys
+def widgets_by_url(version_dir: Path) -> dict[str, int]:
+    return {
+        path.parent.relative_to(version_dir).as_posix().removeprefix(".") + "/": (
+            path.read_text(encoding="utf-8").count('class="md-feedback"')
+        )
+        for path in sorted(version_dir.rglob("index.html"))
+    }
+
+
+def test_the_same_site_published_with_zensical_stores_ratings_by_version(
+    tmp_path, browser, sqlite_url, output_dir
 ):
     if not ZENSICAL.exists():
         pytest.fail("zensical is not installed: `make test` installs it from constraints.txt")
-    project = tmp_path / "material-docs"
-    shutil.copytree(SITE, project)
-    blocks = [
-        content for name, content in FILE_BLOCK.findall(GUIDE.read_text()) if name == "mkdocs.yml"
-    ]
-    config = project / "mkdocs.yml"
-    for snippet in blocks:
-        config.write_text(apply_to_mkdocs_yml(config.read_text(), snippet))
-    config.write_text(
-        apply_to_mkdocs_yml(config.read_text(), "extra:\n  version:\n    provider: mike\n")
+    started = time.monotonic()
+    repo = tmp_path / "material-docs"
+    shutil.copytree(SITE, repo)
+    (repo / "TIDEWAY-NOTES.md").unlink()
+    theme_before = {p.relative_to(SITE).as_posix() for p in (SITE / "material").rglob("*")}
+    text = GUIDE.read_text()
+    blocks = FILE_BLOCK.findall(text)
+    config = repo / "mkdocs.yml"
+    for name, content in blocks + ZENSICAL_FILE_BLOCK.findall(text):
+        if name == "mkdocs.yml":
+            config.write_text(apply_to_mkdocs_yml(config.read_text(), content))
+        elif name == "OWNERS":
+            (repo / name).write_text(content)
+    assert "warn_only:\n      - links\n" in config.read_text()  # the Zensical block's
+    versions = [content for name, content in blocks if name == "versions.yml"]
+    assert len(versions) == 2, versions
+    ignore, command = [
+        cmd for src, ctx, cmd in gates.tested_blocks(DOCS)
+        if src == GUIDE_SRC and ctx == ZENSICAL_CONTEXT
+    ]  # fmt: skip
+    assert "--builder zensical" in command and "--output public" in command
+    env = {**os.environ, **GIT_ENV, "NO_MKDOCS_2_WARNING": "1"}
+    env["PATH"] = f"{ZENSICAL.parent}:{env['PATH']}"
+
+    def publish(command: str = command) -> str:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", command], cwd=repo, env=env,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        gates.record_run(LEDGER, command, done.returncode, GUIDE_SRC)
+        assert done.returncode == 0, f"{command}\n{(done.stdout + done.stderr)[-6000:]}"
+        return done.stdout + done.stderr
+
+    # 1.0, from the working tree, tagged; then 2.0 on top, and 1.0 from its tag.
+    run_git(repo, "init", "-q", "-b", "main")
+    publish(ignore)
+    (repo / "versions.yml").write_text(versions[0])
+    commit(repo, "The feedback widget, page owners and version 1.0, built with Zensical")
+    run_git(repo, "tag", "v1.0")
+    out = publish()
+    assert "Published version 1.0 to branch gh-pages" in out, out
+    page = repo / "docs" / "getting-started.md"
+    page.write_text(page.read_text() + "\nInstalling 2.0 is the same.\n")
+    (repo / "versions.yml").write_text(versions[1])
+    commit(repo, "Version 2.0")
+    out = publish()
+    assert "Published version 2.0 to branch gh-pages" in out, out
+    assert "Unchanged, not rebuilt: 1.0." in out, out
+    print(f"published 1.0 and 2.0 ({time.monotonic() - started:.0f} s)")
+
+    # A change in the site's own custom_dir rebuilds the version built from the working tree.
+    main_html = repo / "material" / "overrides" / "main.html"
+    main_html.write_text(main_html.read_text().replace("For updates follow", "For news follow"))
+    commit(repo, "Announce bar")
+    out = publish()
+    assert "Published version 2.0 to branch gh-pages" in out, out
+    assert "Unchanged, not rebuilt: 1.0." in out, out
+    # The writer's tree holds nothing of the build (the output is ignored, as the guide says):
+    # no theme copied in, no temporary file.
+    assert run_git(repo, "status", "--porcelain") == ""
+    assert {p.relative_to(repo).as_posix() for p in (repo / "material").rglob("*")} == (
+        theme_before
     )
-    # Merged by copying: Zensical does not follow a link inside custom_dir.
-    overrides = project / "material" / "overrides"
-    shutil.copytree(THEME / "partials", overrides / "partials")
-    shutil.copytree(THEME / "assets" / "tideway", overrides / "assets" / "tideway")
-    done = subprocess.run(
-        [str(ZENSICAL), "build", "--clean"], cwd=project, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    print(f"rebuilt 2.0 ({time.monotonic() - started:.0f} s)")
 
-    # mike's layout, as the guide says for Zensical: the build copied into each version's
-    # directory and its alias's, versions.json beside them; a manifest per version.
-    layout = tmp_path / "layout"
-    for version in ("1.0", "2.0"):
-        shutil.copytree(project / "site", layout / version)
-        docs = str(project / "docs")
-        assert manifest_main([str(layout / version), "--version", version, "--docs", docs]) == 0
-        printed = capsys.readouterr()
-        assert printed.err == "", printed.err  # no page it could not put the widget on
-        placed = re.search(r"^Placed the feedback widget on (\d+) page\(s\) .*?: (.*)\.$",
-                           printed.out, re.M)  # fmt: skip
-        assert placed, printed.out
-        urls = placed.group(2).split(", ")
-        assert len(urls) == int(placed.group(1)) == 14, urls
-        assert all(TEMPLATE_WITHOUT_WIDGET.match(url) for url in urls), urls
-    shutil.copytree(layout / "2.0", layout / "latest")
-    versions = [
-        {"version": "2.0", "title": "2.0", "aliases": ["latest"]},
-        {"version": "1.0", "title": "1.0", "aliases": []},
+    layout = repo / "public"
+    assert "For news follow" in (layout / "2.0" / "index.html").read_text()
+    assert "For updates follow" in (layout / "1.0" / "index.html").read_text()
+    assert [v["version"] for v in json.loads((layout / "versions.json").read_text())] == [
+        "2.0",
+        "1.0",
     ]
-    (layout / "versions.json").write_text(json.dumps(versions))
-
-    pages = sorted((layout / "1.0").rglob("index.html"))
-    assert len(pages) == 108, len(pages)
-    widgets = {
-        path.parent.relative_to(layout / "1.0").as_posix().removeprefix(".") + "/": (
-            path.read_text(encoding="utf-8").count('class="md-feedback"')
+    for version in ("1.0", "2.0"):
+        widgets = widgets_by_url(layout / version)
+        assert len(widgets) == 108, len(widgets)
+        assert {url for url, count in widgets.items() if count != 1} == {REDIRECT}, widgets
+        urls = manifest_urls(layout / version)
+        assert urls["setup/"] == "setup/index.md" and urls["getting-started/"] == (
+            "getting-started.md"
         )
-        for path in pages
-    }
-    assert {url for url, count in widgets.items() if count != 1} == {REDIRECT}, widgets
-    assert widgets[REDIRECT] == 0
-    assert "setup/" in manifest_urls(layout / "1.0")
 
     server = LiveServer(
         {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(layout),
@@ -534,25 +567,32 @@ def test_the_same_site_built_by_zensical_stores_ratings_by_version(
             ),
         )
         reader = context.new_page()
+        reader.goto(f"{server.url}/")
+        reader.wait_for_url(f"{server.url}/latest/")
         reader.goto(f"{server.url}/latest/setup/")
         form = reader.locator("form.md-feedback")
         form.wait_for(state="visible")
         form.locator("button[data-md-value='1']").click()
         store = Path(sqlite_url.removeprefix("sqlite:///"))
         assert wait_for_row(store, 1) == ("setup/", "2.0", 1)
+        reader.locator(".md-version__current").wait_for()
         listed = [t.strip() for t in reader.locator(".md-version__link").all_inner_texts()]
         assert listed[:2] == ["2.0", "1.0"], listed
+        assert reader.locator("[data-md-component=outdated]").is_hidden()
 
         reader.goto(f"{server.url}/1.0/getting-started/")
         banner = reader.locator("[data-md-component=outdated]")
         banner.wait_for(state="visible")
-        assert "which is not the latest release" in banner.inner_text()
+        assert "You are reading version 1.0, which is not the latest release." in (
+            banner.inner_text()
+        )
+        assert "For updates follow" in reader.locator("[data-md-component=announce]").inner_text()
         form.wait_for(state="visible")
         form.locator("button[data-md-value='0']").click()
         assert wait_for_row(store, 2) == ("getting-started/", "1.0", 0)
         reader.screenshot(path=str(output_dir / "zensical-old-version.png"))
 
-        # A blog archive view, whose template has no widget: the manifest command's.
+        # A blog archive view, whose template has no widget: publishing put it there.
         reader.goto(f"{server.url}/latest/blog/archive/2021/")
         form.wait_for(state="visible")
         form.locator("button[data-md-value='1']").click()
@@ -560,3 +600,4 @@ def test_the_same_site_built_by_zensical_stores_ratings_by_version(
     finally:
         context.close()
         server.stop()
+    print(f"served and rated ({time.monotonic() - started:.0f} s)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import fill, gates, manifest
 from .publish import VERSIONS_FILE, PublishError, publish, repo_plan
 from .versions import Plan, VersionSpec
+from .zensical_build import BUILDERS
 
 # The version name `--check` gives the working tree when it names none: the plugin's own
 # name for an unpublished build.
@@ -40,6 +41,12 @@ def publish_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="rebuild even if unchanged")
     parser.add_argument(
         "--prune", action="store_true", help="with --all: delete versions no longer listed"
+    )
+    parser.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        default="mkdocs",
+        help="build with MkDocs (default) or Zensical",
     )
     parser.add_argument("--branch", default="gh-pages", help="publishing branch (gh-pages)")
     parser.add_argument(
@@ -86,6 +93,7 @@ def publish_main(argv: list[str] | None = None) -> int:
                 force=True,
                 check_only=True,
                 ledger=args.ledger,
+                builder=args.builder,
             )
         else:
             outcome = publish(
@@ -98,6 +106,7 @@ def publish_main(argv: list[str] | None = None) -> int:
                 set_default=args.all or args.default,
                 prune=args.prune,
                 output=args.output.resolve() if args.output else None,
+                builder=args.builder,
             )
     except PublishError as exc:
         print(exc, file=sys.stderr)

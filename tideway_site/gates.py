@@ -52,10 +52,16 @@ class GateSettings:
     warn_only: frozenset[str] = frozenset()
     exempt: Patterns = field(default_factory=Patterns)
     freshness_days: int = 365
+    owners_file: str = ""  # absolute, as the plugin's schema resolves it; "" without one
 
     @classmethod
     def from_plugin_config(cls, config) -> GateSettings:
-        return cls(frozenset(config.warn_only), Patterns(config.exempt), int(config.freshness_days))
+        return cls(
+            frozenset(config.warn_only),
+            Patterns(config.exempt),
+            int(config.freshness_days),
+            config.owners_file or "",
+        )
 
     def checks(self, src: str, generated: bool) -> bool:
         """Whether the owners and freshness gates look at this page: not at one that another

@@ -24,6 +24,10 @@ INHERIT = re.compile(r"^INHERIT:\s*['\"]?([^'\"#\n]+?)['\"]?\s*(?:#.*)?$", re.M)
 # written by the build itself: hashing them would rebuild forever.
 PLUGIN_PATH_OPTION = re.compile(r"(_dir|_dirs|_file|_files|_path|_paths|_template|^paths?)$")
 NOT_AN_INPUT = re.compile(r"cache|site|output")
+# Folders that builds write into a tree they read: Python's bytecode, and `.cache`, where
+# Zensical (and Material's social and privacy plugins) keep what they fetched or rendered.
+# Counted, they would change the hash of a site that git does not tell to ignore them.
+BUILD_CACHES = {"__pycache__", ".cache"}
 
 
 # Top-level values a build writes into its pages; a config may take them from the environment
@@ -49,12 +53,18 @@ class Site:
     mike: dict  # the `mike` plugin's own options when the site lists it, else {}
     # The configuration's own values that `!ENV` may set without the file changing.
     settings: str = ""
+    custom_dir: Path | None = None  # the theme's `custom_dir`, absolute
 
 
 def config_file(tree: Path) -> Path:
     for name in CONFIG_NAMES:
         if (tree / name).is_file():
             return tree / name
+    if (tree / "zensical.toml").is_file():
+        raise SiteConfigError(
+            f"{tree} has zensical.toml but no mkdocs.yml: publishing reads a site's settings "
+            "from mkdocs.yml, which Zensical reads too. Keep them in mkdocs.yml."
+        )
     raise SiteConfigError(f"{tree} has no mkdocs.yml: publish from the docs site's root.")
 
 
@@ -92,6 +102,7 @@ def read_site(tree: Path) -> Site:
     return Site(
         path, Path(config.docs_dir), config.use_directory_urls, _existing(inputs),
         _existing(broad), mike, _settings(config),
+        Path(config.theme.custom_dir) if config.theme.custom_dir else None,
     )  # fmt: skip
 
 
@@ -143,4 +154,6 @@ def files(root: Path, *, tracked: bool = False) -> list[Path]:
         paths = (root / n for n in names)
     else:
         paths = (p for p in root.rglob("*") if ".git" not in p.relative_to(root).parts)
-    return sorted(p for p in paths if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(
+        p for p in paths if p.is_file() and not BUILD_CACHES & set(p.relative_to(root).parts)
+    )

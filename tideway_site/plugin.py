@@ -117,12 +117,6 @@ def render_plugin_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _as_text(value) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else str(value)
-
-
 class TidewayPlugin(BasePlugin[TidewayConfig]):
     def on_config(self, config):
         self.gates = GateSettings.from_plugin_config(self.config)
@@ -179,12 +173,9 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         # A page another plugin made (the blog's archive, categories, pagination) has no
         # source to put front matter in, nor a git history.
         generated = bool(getattr(page.file, "generated_by", None))
-        change = None if generated else (self.changes or {}).get(src)
-        owner = _as_text(page.meta.get("owner")) or self.owners.owner_of(src)
-        reviewed = _as_text(page.meta.get("reviewed")) or (change.date if change else "")
-        if not reviewed and self.changes is not None and not generated:
-            # In git but never committed: a page being written now is as fresh as it gets.
-            reviewed = self.today
+        owner, reviewed, change = history.provenance(
+            page.meta, src, generated, self.owners, self.changes, self.today
+        )
         if self.gates.checks(src, generated):
             if not owner:
                 self._report(

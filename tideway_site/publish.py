@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mike import mkdocs_utils
 
-from . import banners, branch, inputs
+from . import banners, branch, inputs, zensical_build
 from .branch import PublishError, export, git, git_env, published_versions
 from .gates import DEFAULT_LEDGER, GateResult, run_gates
 from .plugin import DEV_ENV
@@ -68,19 +68,30 @@ def read_site(tree: Path) -> inputs.Site:
 
 
 def inputs_hash(
-    tree: Path, spec: VersionSpec | None = None, site: inputs.Site | None = None
+    tree: Path,
+    spec: VersionSpec | None = None,
+    site: inputs.Site | None = None,
+    builder: str = "mkdocs",
+    output: Path | None = None,
 ) -> str:
-    """A content hash over everything a build of `spec` from `tree` reads."""
+    """A content hash over everything a build of `spec` from `tree` reads, with `builder`.
+    `output`, publishing's own output directory, is never an input (inside the tree, as
+    `--output public`, snippets' whole-repository default would count it)."""
     tree = tree.resolve()
     site = site or read_site(tree)
     found = {p for root in site.inputs for p in inputs.files(root)}
     found |= {p for root in site.broad_inputs for p in inputs.files(root, tracked=True)}
+    if output is not None:
+        found = {p for p in found if not p.is_relative_to(output.resolve())}
     digest = hashlib.sha256()
     _hash_files(digest, sorted(found), tree)
     _hash_files(digest, inputs.files(PLUGIN_DIR), PLUGIN_DIR.parent)
     digest.update(site.settings.encode() + b"\0")
     if spec is not None:
         digest.update(f"dev={spec.dev}\0title={spec.title}\0".encode())
+    if builder != "mkdocs":
+        # Switching builders rebuilds (MkDocs builds hash as they always did: no republish).
+        digest.update(f"builder={zensical_build.builder_identity()}\0".encode())
     return digest.hexdigest()[:16]
 
 
@@ -167,6 +178,7 @@ def publish(
     ledger: Path | None = None,
     today: dt.date | None = None,
     output: Path | None = None,
+    builder: str = "mkdocs",
     log=print,
 ) -> Outcome:
     """Publish the plan's versions (or `only` these) whose inputs changed.
@@ -175,8 +187,11 @@ def publish(
     fails nothing is deployed: the branch stays as it was; else the checked build is
     deployed. `check_only` stops after the gates. `prune` deletes the published versions the
     plan no longer lists. `output` receives the whole published site as files (aliases as
-    copies), for a static host that takes a directory (a Pages artifact).
+    copies), for a static host that takes a directory (a Pages artifact). `builder` builds
+    every version with MkDocs or Zensical (zensical_build.py); the deploy is the same.
     """
+    if builder not in zensical_build.BUILDERS:
+        raise PublishError(f"No builder {builder!r}: one of {', '.join(zensical_build.BUILDERS)}.")
     outcome = Outcome()
     if push:
         branch.fetch_remote_branch(repo, branch_name)
@@ -187,7 +202,7 @@ def publish(
         for spec in specs:
             tree = stack.enter_context(checkout(repo, spec.ref))
             site = read_site(tree)
-            digest = inputs_hash(tree, spec, site)
+            digest = inputs_hash(tree, spec, site, builder, output)
             if not force and _is_current(published.get(spec.version), spec, digest):
                 outcome.unchanged.append(spec.version)
             else:
@@ -197,10 +212,17 @@ def publish(
         # is, not even the versions that passed.
         for spec, tree, site, _, out in todo:
             env = build_env(repo, spec)
-            if gates:
-                outcome.gates[spec.version] = run_gates(
-                    tree, out, env, ledger or repo / DEFAULT_LEDGER, today
+            ledger_file = ledger or repo / DEFAULT_LEDGER
+            if builder == "zensical" and gates:
+                outcome.gates[spec.version] = zensical_build.run_gates(
+                    tree, site, out, env, ledger_file, today, spec.version
                 )
+            elif builder == "zensical":
+                built = zensical_build.build(site, out, env, spec.version)
+                if not built.passed:
+                    raise PublishError("\n".join(p.message for p in built.problems))
+            elif gates:
+                outcome.gates[spec.version] = run_gates(tree, out, env, ledger_file, today)
             else:
                 build(tree, site, out, env)
         if not outcome.passed or check_only:
@@ -213,7 +235,7 @@ def publish(
                 branch=branch_name,
                 aliases=spec.aliases,
                 title=spec.title,
-                props={"inputs": digest},
+                props={"inputs": digest, **({"builder": builder} if builder != "mkdocs" else {})},
                 mike_options=site.mike,
                 use_directory_urls=site.use_directory_urls,
                 env=build_env(repo, spec),
@@ -277,13 +299,23 @@ def root_404(repo: Path, branch_name: str, plan: Plan) -> str:
 
 
 def publish_all(repo: Path, *, branch: str, log=print) -> list[str]:
-    """`make serve`: every version of versions.yml (or the release tags), without gates; the
-    local branch keeps no version that versions.yml dropped.
+    """`make serve`: every version of versions.yml (or the release tags), without gates, with
+    the builder the branch was published with; the local branch keeps no version that
+    versions.yml dropped.
 
     Returns the versions that were (re)built.
     """
     # Only versions.yml is a whole list; a plan made from release tags is not.
     prune = (repo / VERSIONS_FILE).exists()
     return publish(
-        repo, repo_plan(repo), branch_name=branch, gates=False, prune=prune, log=log
-    ).built
+        repo, repo_plan(repo), branch_name=branch, gates=False, prune=prune, log=log,
+        builder=recorded_builder(published_versions(repo, branch)),
+    ).built  # fmt: skip
+
+
+def recorded_builder(published: list[dict]) -> str:
+    """The builder the branch's versions were published with: each Zensical build records
+    itself in versions.json (`properties.builder`), so `make serve` and `tideway-serve` keep
+    a site published with Zensical built by Zensical instead of rebuilding it with MkDocs."""
+    recorded = {(v.get("properties") or {}).get("builder", "mkdocs") for v in published}
+    return "zensical" if "zensical" in recorded else "mkdocs"
