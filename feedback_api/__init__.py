@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_settings, resolve_secret
 from .http import headers
-from .http.body import MAX_BODY
+from .http.body import MAX_BODY, refuse_late_body
 from .http.errors import register_error_handlers
 from .http.ids import BoundedIntConverter
 from .http.metrics import Metrics
@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SECRET"] = resolve_secret(settings)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # werkzeug refuses larger bodies unread
     app.json.sort_keys = False
+    app.before_request(refuse_late_body)  # first of all: see http/body.py
     # Before any blueprint adds its rules: every `<int:...>` id is bounded (http/ids.py).
     app.url_map.converters["int"] = BoundedIntConverter
 

@@ -116,6 +116,14 @@ class Settings(BaseSettings):
         description="Connections each worker process serves at once (gevent: one greenlet "
         "each, not a thread, so slow or idle clients hold no thread).",
     )
+    body_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's whole body, once its headers "
+        "have arrived. A body still arriving then is answered `408` (`request_timeout`) and "
+        "not read further, so a client dripping bodies holds no connection for long.",
+    )
     writer_process: bool = Field(
         True,
         description="Under the server, commit submissions in one writer process per machine "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from whitenoise import WhiteNoise
 
 from . import create_app
+from .http.body import buffer_body
 from .http.headers import site_headers
 
 # Paths that are never files of the site. Sending them past WhiteNoise saves its file
@@ -23,9 +24,11 @@ def build(app=None):
     # and the site directory may be swapped atomically underneath us.
     static = WhiteNoise(app, root=str(site_dir), index_file=True, autorefresh=True)
     site = list(site_headers(app.config["SETTINGS"].site_api_origins).items())
+    body_seconds = app.config["SETTINGS"].body_timeout_seconds
 
     def application(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(APP_PREFIXES):
+            buffer_body(environ, body_seconds)  # the site's paths read no body
             return app(environ, start_response)
 
         # Here rather than WhiteNoise's add_headers_function, which reaches only the files

@@ -26,7 +26,7 @@ import pytest
 
 from feedback_api.config import load_settings
 from feedback_api.run.serve import HEADER_TIMEOUT_SECONDS, gunicorn_args
-from tests.conftest import ROOT
+from tests.conftest import ROOT, LiveServer, count_rows
 
 SLOW_CONNECTIONS = 500
 PROMPT = 2.0  # seconds a request may take while the slow connections are open
@@ -187,3 +187,78 @@ def test_psycopg_waits_cooperatively_in_a_worker():
             env={**os.environ, **env}, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
+
+
+def drip_body(port: int, head: str, body: bytes, pause: float, seconds: float) -> bytes:
+    """Send `head`, then `body` a byte every `pause`; what the server answered meanwhile."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=seconds)
+    try:
+        sock.sendall(head.encode() + b"\r\n")
+        deadline = time.monotonic() + seconds
+        answer = b""
+        for byte in body:
+            if time.monotonic() > deadline:
+                break
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                break  # closed by the server
+            sock.settimeout(pause)
+            try:
+                answer += sock.recv(65536)
+            except TimeoutError:
+                continue
+            if answer:
+                break
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                got = sock.recv(65536)
+                if not got:
+                    break
+                answer += got
+        except TimeoutError:
+            pass
+        return answer
+    finally:
+        sock.close()
+
+
+def test_a_body_sent_a_byte_at_a_time_is_refused_at_its_deadline(published_site, sqlite_url):
+    """gunicorn times a request's headers, not its body: a client dripping a body held its
+    connection for as long as it liked, and enough of them filled every worker's."""
+    server = LiveServer(
+        {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(published_site.site_dir),
+         "TIDEWAY_BODY_TIMEOUT_SECONDS": "1"}
+    ).start()  # fmt: skip
+    try:
+        payload = {"page": "quickstart/", "version": published_site.current, "rating": 1,
+                   "idempotency_key": uuid.uuid4().hex}  # fmt: skip
+        rating = json.dumps(payload).encode()
+        for framing in (f"Content-Length: {len(rating)}", "Transfer-Encoding: chunked"):
+            body = (
+                rating if "Length" in framing else b"%x\r\n%s\r\n0\r\n\r\n" % (len(rating), rating)
+            )
+            head = (f"POST /api/v1/feedback HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Content-Type: application/json\r\n{framing}\r\n")  # fmt: skip
+            started = time.monotonic()
+            answer = drip_body(server.port, head, body, pause=0.05, seconds=8)
+            took = time.monotonic() - started
+            status, _, rest = answer.partition(b"\r\n")
+            assert status.startswith(b"HTTP/1.1 408 "), (framing, answer[:300])
+            assert b'"code": "request_timeout"' in rest or b'"code":"request_timeout"' in rest
+            assert took < 4, f"{framing}: answered after {took:.1f} s"
+        # A dashboard form dripped the same way: the dashboard's own page, not JSON.
+        form = b"username=ana&password=" + b"x" * 200
+        head = ("POST /dashboard/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(form)}\r\n")  # fmt: skip
+        answer = drip_body(server.port, head, form, pause=0.05, seconds=8)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:300]
+        assert b"text/html" in answer.partition(b"\r\n\r\n")[0]
+        # Sent promptly, the same submission is stored.
+        seconds, status = timed(server.port, "POST", "/api/v1/feedback", json.loads(rating))
+        assert status == 201
+        assert count_rows(sqlite_url) == 1  # and nothing of the late ones
+    finally:
+        server.stop()

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import ipaddress
 import json
+import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import current_app, g, request
 from pydantic import ValidationError
+from werkzeug.exceptions import RequestTimeout
 
 from .errors import APIError
 
@@ -105,3 +109,70 @@ def client_network(address: str | None) -> str:
 
 
 _day_keys: dict[bytes, tuple] = {}
+
+
+# The WSGI environ's mark that a body came too late (buffer_body -> refuse_late_body).
+BODY_LATE = "tideway.body_late"
+
+
+def buffer_body(environ: dict, seconds: float) -> None:
+    """Read the request's body whole within `seconds`, before the app sees the request.
+
+    gunicorn gives the request line and headers a deadline (its keep-alive timeout), but
+    not the body, which the app reads: a client that sends a body a byte at a time held a
+    connection (a greenlet of a gevent worker) for as long as it liked, and enough of them
+    filled every worker's connections. A body too late is not passed on: the app answers
+    `408` (refuse_late_body), and gunicorn drops the rest of it under its keep-alive timeout.
+    A body larger than MAX_BODY is left to the app, which refuses it unread (413).
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if not chunked and not (length.isdigit() and 0 < int(length) <= MAX_BODY):
+        return
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return  # not served by gunicorn (the test client, a WSGI server with its own limits)
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    try:
+        with _deadline(sock, seconds):
+            size = 0
+            while size <= MAX_BODY:
+                chunk = stream.read(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except TimeoutError:
+        environ[BODY_LATE] = True
+        chunks = []
+    body = b"".join(chunks)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+@contextmanager
+def _deadline(sock, seconds: float):
+    """`seconds` for the whole block, then TimeoutError: a gevent timer when gevent patched
+    the sockets (the served case), else a timeout on each of the socket's waits."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("socket"):
+        from gevent import Timeout
+
+        with Timeout(seconds, TimeoutError):
+            yield
+        return
+    previous = sock.gettimeout()
+    sock.settimeout(seconds)
+    try:
+        yield
+    finally:
+        sock.settimeout(previous)
+
+
+def refuse_late_body() -> None:
+    """First of the app's before-request hooks: a body that came too late is refused before
+    anything else looks at the request (authentication included: nothing of it is read)."""
+    if request.environ.get(BODY_LATE):
+        raise RequestTimeout()

@@ -27,6 +27,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "amend_window_closed": (403, "The amend window of the submission is over."),
     "not_found": (404, "No such endpoint or submission."),
     "method_not_allowed": (405, "The endpoint does not take this method."),
+    "request_timeout": (
+        408,
+        "The body did not arrive within `TIDEWAY_BODY_TIMEOUT_SECONDS`; nothing of it was kept.",
+    ),
     "payload_too_large": (413, "The body is larger than 16 KiB; it was not read."),
     "unsupported_media_type": (415, "The body is not `application/json`."),
     "validation_failed": (422, "A field is missing, unknown or invalid; `details` names each."),
@@ -48,6 +52,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -152,6 +157,7 @@ def register_error_handlers(app: Flask) -> None:
         message = {
             404: "There is no such endpoint; see /api/v1/openapi.json.",
             405: f"{request.method} is not allowed here.",
+            408: "The body took too long to arrive; nothing of it was kept.",
             413: "The body is larger than 16 KiB.",
         }.get(status, exc.description or exc.name)
         headers = {}
