@@ -15,12 +15,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-# The wheels a writer's install needs (tideway-docs' dependencies and its server extra's, and
-# setuptools to build it), so that tests/test_adoption.py installs into a fresh venv without
-# the network. The test builds tideway-docs' own wheel from the tree it tests.
+# The wheels a writer's install needs (tideway-docs' dependencies and its server extra's,
+# Zensical, and setuptools to build it), so that tests/test_adoption.py installs into a fresh
+# venv without the network. The test builds tideway-docs' own wheel from the tree it tests.
 WHEELHOUSE := var/wheelhouse
 $(WHEELHOUSE)/.complete: pyproject.toml constraints.txt $(VENV)/.installed
-	$(PY) -m pip wheel --quiet -c constraints.txt --wheel-dir $(WHEELHOUSE) ".[server]" "setuptools>=68"
+	$(PY) -m pip wheel --quiet -c constraints.txt --wheel-dir $(WHEELHOUSE) ".[server]" zensical "setuptools>=68"
 	rm -f $(WHEELHOUSE)/tideway_docs-*.whl
 	touch $@
 
