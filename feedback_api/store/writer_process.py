@@ -147,6 +147,9 @@ class _Peer:
         self.buffer = bytearray()
 
 
+_WAKE = object()  # the selector's mark for the wake-up pair
+
+
 class WriterServer:
     """The single-threaded loop: read every waiting submission, commit them, answer each."""
 
@@ -157,6 +160,12 @@ class WriterServer:
         self._selector = selectors.DefaultSelector()
         self._stopping = False
         self._listener: socket.socket | None = None
+        # stop() writes a byte here: run by a signal handler while select() waits, it
+        # would otherwise be noticed only at select()'s timeout (0.5 s of every Ctrl-C).
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, _WAKE)
 
     def listen(self) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -172,6 +181,10 @@ class WriterServer:
 
     def stop(self, *_args) -> None:
         self._stopping = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass  # already awake (the pair is full) or closed
 
     def serve_forever(self) -> None:
         if self._listener is None:
@@ -182,6 +195,8 @@ class WriterServer:
                 for key, _events in self._selector.select(timeout=0.5):
                     if key.data is None:
                         self._accept()
+                    elif key.data is _WAKE:
+                        continue  # the loop's condition sees why
                     else:
                         waiting.extend(self._read(key.data))
                 # Everything that arrived during the last commit was read above: one batch.
@@ -256,6 +271,7 @@ class WriterServer:
         for key in list(self._selector.get_map().values()):
             key.fileobj.close()
         self._selector.close()
+        self._wake_w.close()
         if not self.path.startswith("@"):
             try:
                 os.unlink(self.path)
