@@ -97,7 +97,7 @@ class GroupCommitter:
             time.sleep(0)
         if lead or slot.lead:
             self._lead(slot)
-            if not self._leftovers_checked:
+            if not self._leftovers_checked and not self.defer_routing:
                 # A writer process that stopped may have left rows it had not routed; a
                 # process that commits itself (no writer, or its fallback) routes them.
                 self._leftovers_checked = True
