@@ -55,18 +55,22 @@ def test_the_answer_comes_before_routing_and_routing_follows(app, client, store_
 
 def test_an_amend_before_routing_routes_the_complete_submission_once(app, client, store_url):
     committer = deferred(app)
-    created = submit(client, rating=1)
-    assert created["task_id"] is None
-    amended = client.patch(
-        f"/api/v1/feedback/{created['id']}",
-        json={"comment": "Please add a Windows example"},
-        headers={"Authorization": f"Bearer {created['amend_token']}"},
-    )
-    assert amended.status_code == 200, amended.json
-    assert amended.json["task_id"] is not None  # a helpful rating with a comment makes work
-    assert committer.route_unrouted() == 1  # the writer's turn comes: nothing left to do
-    assert stored(store_url, "SELECT category, feedback_count FROM tasks") == [("request", 1)]
-    assert stored(store_url, "SELECT sum(ratings) FROM ratings_by_page") == [(1,)]
+    helpful, unhelpful = submit(client, rating=1), submit(client, rating=0)
+    assert helpful["task_id"] is None and unhelpful["task_id"] is None
+    for created in (helpful, unhelpful):
+        amended = client.patch(
+            f"/api/v1/feedback/{created['id']}",
+            json={"comment": "Please add a Windows example"},
+            headers={"Authorization": f"Bearer {created['amend_token']}"},
+        )
+        assert amended.status_code == 200, amended.json
+        assert amended.json["task_id"] is not None  # each now makes work
+    assert committer.route_unrouted() == 2  # the writer's turn comes: nothing left to do
+    # One task, each submission on it once, each rating counted once.
+    assert stored(store_url, "SELECT category, feedback_count, reader_count FROM tasks") == [
+        ("request", 2, 1)
+    ]
+    assert stored(store_url, "SELECT sum(ratings), sum(helpful) FROM ratings_by_page") == [(2, 1)]
 
 
 def test_rows_a_killed_writer_left_are_routed_by_the_next_writer(app, client, store_url):

@@ -223,9 +223,10 @@ class GroupCommitter:
             self._route(batch)
         return len(batch)
 
-    def route_leftovers(self, limit: int = 256) -> int:
+    def route_leftovers(self, limit: int = 256) -> int | None:
         """Route every row stored with `routed` false that nobody routed (a writer process
-        stopped first); how many. A store error is logged: they wait for the next look."""
+        stopped first); how many, or None when it failed (logged: they wait for the next
+        look)."""
         routed = 0
         query = select(self.table).where(self.table.c.routed == false())
         query = query.order_by(self.table.c.id).limit(limit)
@@ -240,6 +241,7 @@ class GroupCommitter:
                     break
         except Exception:
             log.exception("Routing the submissions left unrouted failed; they wait")
+            return None
         if routed:
             log.info("Routed %d submission(s) acknowledged but not routed before", routed)
         return routed

@@ -215,8 +215,9 @@ class WriterServer:
         """Route the committed rows once they are many or the oldest is due."""
         clock = time.monotonic()
         if self._leftovers_at is not None and clock >= self._leftovers_at:
-            self._leftovers_at = None
-            self.committer.route_leftovers()  # those a stopped writer left (or a failure)
+            # Those a stopped writer left, or a failed routing: looked for again on failure.
+            failed = self.committer.route_leftovers() is None
+            self._leftovers_at = clock + RETRY_ROUTING if failed else None
         unrouted = self.committer.unrouted
         if not unrouted:
             return

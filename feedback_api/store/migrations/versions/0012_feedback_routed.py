@@ -22,10 +22,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("feedback") as batch:
-        batch.add_column(
-            sa.Column("routed", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN on both stores: no copy of the table, however large.
+    op.add_column(
+        "feedback", sa.Column("routed", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
     op.create_index(
         "ix_feedback_unrouted",
         "feedback",
