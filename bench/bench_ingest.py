@@ -151,6 +151,11 @@ def main() -> int:
         help="the source tree the servers run (another checkout, to compare a change)",
     )  # fmt: skip
     parser.add_argument(
+        "--baseline-code", type=Path, default=None,
+        help="another checkout whose ingest is measured too, interleaved in the same rounds "
+        "(e.g. main), and compared",
+    )  # fmt: skip
+    parser.add_argument(
         "--script", type=Path, default=LUA,
         help="the wrk script that makes the requests (default: post_feedback.lua, half of "
         "them unhelpful ratings that open or join a review task)",
@@ -175,7 +180,10 @@ def main() -> int:
         upgrade(sqlite_url)
         noop = {**common, "TIDEWAY_WRITER_PROCESS": "false"}  # it has nothing to commit
         durable = {**noop, "TIDEWAY_BENCH_DURABLE_DIR": str(tmp)}
-        kinds = ["noop", "durable", *args.stores.split(",")]
+        stores_run = args.stores.split(",")
+        if args.baseline_code:
+            stores_run = [s for store in stores_run for s in (store, f"{store}@baseline")]
+        kinds = ["noop", "durable", *stores_run]
         runs = {(kind, c): [] for kind in kinds for c in connection_counts}
         with services.postgres_server() as pg:
             pg_url = pg.create_database("bench")
@@ -193,13 +201,14 @@ def main() -> int:
                         f"durable no-op, {c} conn, round {n}", "bench.durable_noop_app:app",
                         durable, args.seconds, c, args.code, args.script,
                     ))  # fmt: skip
-                    for store in args.stores.split(","):
-                        label, url = stores[store]
+                    for store in stores_run:
+                        name, _, baseline = store.partition("@")
+                        label, url = stores[name]
                         runs[store, c].append(measure(
-                            f"ingest, {label}, {c} conn, round {n}",
-                            "feedback_api.wsgi:application",
+                            f"ingest{' (baseline)' if baseline else ''}, {label}, {c} conn, "
+                            f"round {n}", "feedback_api.wsgi:application",
                             {**common, "TIDEWAY_DATABASE_URL": url, **extra}, args.seconds, c,
-                            args.code, args.script,
+                            args.baseline_code if baseline else args.code, args.script,
                         ))  # fmt: skip
         median = {
             key: {m: statistics.median(r[m] for r in results) for m in results[0]}
@@ -212,8 +221,8 @@ def main() -> int:
             print(f"{c} connections: durable no-op/no-op {ceiling:.2f} req/s, "
                   f"{noop_m['cpu_us'] / durable_m['cpu_us']:.2f} by server CPU per request; "
                   f"durable no-op p99 {durable_m['p99']:.2f} ms")  # fmt: skip
-            for store in args.stores.split(","):
-                target = {"sqlite": 0.8, "postgres": 0.7}[store]
+            for store in stores_run:
+                target = {"sqlite": 0.8, "postgres": 0.7}[store.partition("@")[0]]
                 m = median[store, c]
                 ratio = m["rps"] / durable_m["rps"]
                 print(f"  ingest, {store:<9}: {ratio:.2f} of the durable no-op "
@@ -221,6 +230,11 @@ def main() -> int:
                       f"p99 {m['p99']:.2f} ms = {m['p99'] / durable_m['p99']:.2f} x the "
                       f"durable no-op's (target <= 1.5); "
                       f"server CPU {m['cpu_us']:.0f} us/req")  # fmt: skip
+                if store.endswith("@baseline"):
+                    new = median[store.partition("@")[0], c]
+                    print(f"    this code / baseline: {new['rps'] / m['rps']:.2f} req/s, "
+                          f"{new['cpu_us'] / m['cpu_us']:.2f} server CPU per request, "
+                          f"{new['p99'] / m['p99']:.2f} p99")  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         True,
         description="Under the server, commit submissions in one writer process per machine "
         "that the worker processes hand them to, so that one commit carries everything that "
-        "arrived together across the machine. Off: each worker commits its own.",
+        "arrived together across the machine, and routes them to review tasks right after "
+        "answering. Off: each worker commits its own, routed before the answer.",
     )
     writer_socket: str = Field(
         "",

@@ -149,3 +149,25 @@ def require_redis() -> str:
     if not path:
         unavailable("redis-server is not installed (Debian package redis-server)")
     return path
+
+
+def routed_task(database_url: str, feedback_id: int, timeout: float = 10.0) -> int | None:
+    """The task a submission landed on, once the writer process has routed it (it routes
+    just after answering the POST, whose `task_id` is then null)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                routed, task_id = conn.execute(
+                    text("SELECT routed, task_id FROM feedback WHERE id = :id"), {"id": feedback_id}
+                ).one()
+            if routed:
+                return task_id
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"submission {feedback_id} not routed within {timeout} s")
+            time.sleep(0.05)
+    finally:
+        engine.dispose()

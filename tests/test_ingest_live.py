@@ -295,3 +295,46 @@ def test_cors_grants_only_the_configured_origin(published_site, sqlite_url):
         server.stop()
     assert good[2].get("Access-Control-Allow-Origin") == "https://docs.example.com"
     assert "Access-Control-Allow-Origin" not in bad[2]
+
+
+def test_a_row_acknowledged_but_not_routed_when_the_writer_is_killed_is_routed_after(
+    published_site, pg_url
+):
+    # Routing is held up by a lock on the day counts it writes first; storing is not. (The
+    # writer is single-threaded: one submission, since the next waits for that routing.)
+    blocker = create_engine(pg_url).connect()
+    blocker.exec_driver_sql("BEGIN")
+    blocker.exec_driver_sql("LOCK TABLE ratings_by_page IN EXCLUSIVE MODE")
+    server = LiveServer(server_env(published_site, pg_url)).start()
+    engine = create_engine(pg_url)
+    try:
+        status, answer, _ = post(server.url, rating())
+        assert status == 201 and answer["task_id"] is None
+        with engine.connect() as conn:
+            unrouted = conn.execute(text("SELECT id FROM feedback WHERE NOT routed")).all()
+        assert unrouted == [(answer["id"],)]  # acknowledged, durable, not routed
+        writer = _serving_writer(server)
+        writer.kill()  # mid-routing: its transaction is lost with it
+        writer.wait(timeout=5)
+        blocker.rollback()
+        # The supervisor starts another writer, which routes it before anything else.
+        deadline = time.monotonic() + 20
+        while True:
+            with engine.connect() as conn:
+                routed = conn.execute(
+                    text("SELECT routed, task_id FROM feedback WHERE id = :id"),
+                    {"id": answer["id"]},
+                ).one()
+            if routed[0] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert routed[0] and routed[1] is not None, "not routed after the writer's restart"
+        with engine.connect() as conn:
+            tasks = conn.execute(text("SELECT id, feedback_count FROM tasks")).all()
+            counted = conn.execute(text("SELECT sum(ratings) FROM ratings_by_page")).scalar()
+        assert tasks == [(routed[1], 1)]
+        assert counted == 1  # counted once, by the writer that routed it
+    finally:
+        blocker.close()
+        engine.dispose()
+        server.stop()

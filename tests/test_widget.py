@@ -380,17 +380,25 @@ def test_strict_csp_no_third_party_and_no_cookies(browser, server, published_sit
 
 
 def task_of(server, version: str, page: str) -> tuple[dict, list[tuple]]:
-    """The open task of a page, and its audit trail (kind, from, to, reason)."""
+    """The open task of a page, and its audit trail (kind, from, to, reason). The writer
+    routes a submission just after answering it: the task is waited for, a few seconds."""
     engine = create_engine(server.database_url)
+    deadline = time.monotonic() + 10
     try:
         with engine.connect() as conn:
-            task = conn.execute(
-                text(
-                    "SELECT id, category, priority, priority_rule FROM tasks "
-                    "WHERE page = :page AND version = :version AND open_key IS NOT NULL"
-                ),
-                {"page": page, "version": version},
-            ).one()
+            while True:
+                task = conn.execute(
+                    text(
+                        "SELECT id, category, priority, priority_rule FROM tasks "
+                        "WHERE page = :page AND version = :version AND open_key IS NOT NULL"
+                    ),
+                    {"page": page, "version": version},
+                ).one_or_none()
+                if task is not None or time.monotonic() > deadline:
+                    break
+                conn.rollback()  # a fresh snapshot on the next look
+                time.sleep(0.05)
+            assert task is not None, f"no open task for {version}/{page}"
             events = conn.execute(
                 text(
                     "SELECT kind, from_value, to_value, reason FROM task_events "

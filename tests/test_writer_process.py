@@ -65,6 +65,15 @@ class Batches:
         self.sizes.append(len(rows))
         return self.committer.commit_rows(rows)
 
+    def __getattr__(self, name):  # routing and the rest: the committer's own
+        return getattr(self.committer, name)
+
+    def __setattr__(self, name, value):
+        if name in ("committer", "sizes"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.committer, name, value)
+
 
 @pytest.fixture(params=["abstract", "file"])
 def socket_path(request, tmp_path):
@@ -105,8 +114,13 @@ def test_concurrent_submissions_share_commits_and_each_gets_its_id(store_url, so
 
 def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
     class Failing:
+        unrouted: list = []
+
         def commit_rows(self, rows):
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+        def route_leftovers(self):
+            return 0
 
     server, thread = serve_in_thread(socket_path, Failing())
     try:

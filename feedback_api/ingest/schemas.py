@@ -260,7 +260,13 @@ class FeedbackOut(BaseModel):
     rating: Literal[0, 1] = Field(description="The rating.")
     reasons: list[str] = Field(default_factory=list, description="The reasons given.")
     created_at: datetime = Field(description="When it was stored (UTC).")
-    task_id: int | None = Field(None, description="The review task it landed on, if any.")
+    task_id: int | None = Field(
+        None,
+        description="The review task it is on, if any, once routed. Routing follows the "
+        "acknowledgement, so the answer to a new submission's POST normally has `null`; a "
+        "reviewer sees the task moments later (`GET /api/v1/tasks`), and a replay or an "
+        "amend answers the task the submission is on by then.",
+    )
     amend_token: str | None = Field(
         None,
         description="Bearer token for `PATCH /api/v1/feedback/{id}` during the amend window; "

@@ -1,4 +1,5 @@
-"""Feedback lands on tasks: the group committer's hook, inside the batch's own transaction.
+"""Feedback lands on tasks: the group committer's hook, in the transaction that stores a
+batch, or (the writer process) in the one right after its acknowledgement.
 
 For each page and version in the batch, the feedback that makes work joins the open task,
 reopens a task resolved in that same version (negative feedback only), or opens a new one
@@ -33,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from feedback_api.ingest.catalog import CatalogUnavailable, SiteCatalog
 from feedback_api.store.models import Feedback, Task, User
 from feedback_api.store.prepared import Prepared
+from feedback_api.store.writer import claim
 
 from . import notify, page_readers, rollups
 from .accounts import routing_members
@@ -496,7 +498,10 @@ def recount(conn: Connection, task_id: int, now: datetime) -> None:
 def attach_amended(ctx: IntakeContext, conn: Connection, row: dict) -> int | None:
     """After an amend: a row that now makes work joins a task; a row already on an open task
     is triaged again as the complete submission it now is; a reader who now gave an address
-    with consent gets the acknowledgement (once per submission)."""
+    with consent gets the acknowledgement (once per submission); a row the writer has not
+    routed yet is routed now, complete, as it would have been (its rating counted too)."""
+    if not row.get("routed", True) and claim(conn, feedback, [row["id"]]):
+        return attach_rows(ctx, conn, [row])[row["idempotency_key"]]
     task_id = row.get("task_id")
     if task_id is None:
         return _route(ctx, conn, [row])[row["idempotency_key"]]  # its rating is counted

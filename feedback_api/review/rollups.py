@@ -2,8 +2,9 @@
 
 `ratings_by_page` and `ratings_by_team` (migration 0011) count, per UTC day and version,
 the ratings and the helpful ones of each page and of each team. The intake hook adds a
-batch's ratings in the batch's own transaction, so the counts are exactly the stored
-submissions at every commit. A rating is never changed after it is stored (an amend adds
+batch's ratings in the transaction that routes it, so the counts are exactly the routed
+submissions at every commit (the writer process routes a submission within a quarter of a
+second of storing it). A rating is never changed after it is stored (an amend adds
 details), and submissions are not deleted, so adding is all the upkeep there is.
 """
 

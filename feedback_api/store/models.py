@@ -18,6 +18,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -63,6 +65,13 @@ class Feedback(Base):
         Index("ix_feedback_page_version_created", "page", "version", "created_at"),
         Index("ix_feedback_created_rating", "created_at", "page", "version", "rating"),
         Index("ix_feedback_task_client", "task_id", "client_hash"),
+        # Only the few rows acknowledged but not yet routed (0012): the writer's restart.
+        Index(
+            "ix_feedback_unrouted",
+            "id",
+            sqlite_where=text("NOT routed"),
+            postgresql_where=text("NOT routed"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -88,6 +97,8 @@ class Feedback(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     # The review task the submission landed on; NULL for a signal without work.
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), nullable=True)
+    # False from the acknowledgement until the writer has routed it (review/routing.py).
+    routed: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class PageReader(Base):

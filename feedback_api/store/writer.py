@@ -10,18 +10,28 @@ acknowledged before its commit returns.
 Leader/follower rather than a dedicated writer thread: a request alone costs no
 thread hand-off at all, and under load each follower is woken once. (A writer thread
 made every request hop threads twice; under gunicorn that cost more CPU than the insert.)
+
+Routing to review tasks (`on_batch`) runs in the batch's own transaction here. The writer
+process instead sets `defer_routing`: a batch is stored with `routed` false, answered, and
+routed by `route_unrouted()` in a later transaction, with the batches that came meanwhile;
+`route_leftovers()` routes what a stopped writer left (migration 0012). A row is claimed
+(`routed` set, in the routing's transaction) before it is routed, so whoever routes it
+first (the writer, a worker committing itself, an amend) is the only one who does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, bindparam, false, select, true, update
+
+log = logging.getLogger(__name__)
 
 # Called inside the batch's transaction with the rows it inserted (each with its new "id");
 # returns {idempotency_key: task_id}. The review-task router plugs in here.
@@ -58,6 +68,10 @@ class GroupCommitter:
         self._processors: list = []
         self._sql_by_size: dict[int, str] = {}
         self._held: Connection | None = None
+        # The writer process's mode: rows committed, answered, and routed a moment later.
+        self.defer_routing = False
+        self.unrouted: list[dict] = []  # committed with `routed` false, not routed yet
+        self._leftovers_checked = False  # a process committing itself looks once
 
     def insert(self, row: dict, timeout: float = 10.0) -> tuple[int, int | None] | None:
         """Insert `row`; return (id, task_id), or None when its idempotency key exists.
@@ -83,6 +97,11 @@ class GroupCommitter:
             time.sleep(0)
         if lead or slot.lead:
             self._lead(slot)
+            if not self._leftovers_checked and not self.defer_routing:
+                # A writer process that stopped may have left rows it had not routed; a
+                # process that commits itself (no writer, or its fallback) routes them.
+                self._leftovers_checked = True
+                self.route_leftovers()
         if slot.error is not None:
             raise slot.error
         return slot.outcome
@@ -162,7 +181,11 @@ class GroupCommitter:
 
     def commit_rows(self, rows: list[dict]) -> list[tuple[int, int | None] | None]:
         """Insert `rows` in one transaction: for each, (id, task_id), or None when its
-        idempotency key was already stored. Raises the store's exception, nothing stored."""
+        idempotency key was already stored. Raises the store's exception, nothing stored.
+
+        With `defer_routing`, task_id is None and the stored rows join `unrouted`."""
+        if self.defer_routing:
+            rows = [{**row, "routed": False} for row in rows]
         sql, params = self._insert_sql(rows)
         with self._writer_turn(), self._transaction() as conn:
             result = conn.exec_driver_sql(sql, params)
@@ -175,7 +198,10 @@ class GroupCommitter:
                 if key in ids and key not in seen:
                     seen.add(key)
                     inserted.append({**row, "id": ids[key]})
-            tasks = self.on_batch(conn, inserted) if (self.on_batch and inserted) else {}
+            hook = None if self.defer_routing else self.on_batch
+            tasks = hook(conn, inserted) if (hook and inserted) else {}
+        if self.defer_routing:
+            self.unrouted.extend(inserted)
         outcomes: list[tuple[int, int | None] | None] = []
         owners: set[str] = set()
         for row in rows:
@@ -186,6 +212,49 @@ class GroupCommitter:
             else:
                 outcomes.append(None)
         return outcomes
+
+    def route_unrouted(self, limit: int = 1024) -> int:
+        """Route up to `limit` of the rows committed with `routed` false, in one
+        transaction; how many were taken. Raises the store's exception: the rows are then
+        no longer held here, and stay in the store for `route_leftovers()`."""
+        batch = self.unrouted[:limit]
+        del self.unrouted[:limit]
+        if batch:
+            self._route(batch)
+        return len(batch)
+
+    def route_leftovers(self, limit: int = 256) -> int | None:
+        """Route every row stored with `routed` false that nobody routed (a writer process
+        stopped first); how many, or None when it failed (logged: they wait for the next
+        look)."""
+        routed = 0
+        query = select(self.table).where(self.table.c.routed == false())
+        query = query.order_by(self.table.c.id).limit(limit)
+        try:
+            while True:
+                with self._writer_turn(), self._transaction() as conn:
+                    rows = [dict(row._mapping) for row in conn.execute(query)]
+                    if rows:
+                        self._route_in(conn, rows)
+                routed += len(rows)
+                if len(rows) < limit:
+                    break
+        except Exception:
+            log.exception("Routing the submissions left unrouted failed; they wait")
+            return None
+        if routed:
+            log.info("Routed %d submission(s) acknowledged but not routed before", routed)
+        return routed
+
+    def _route(self, rows: list[dict]) -> None:
+        with self._writer_turn(), self._transaction() as conn:
+            self._route_in(conn, rows)
+
+    def _route_in(self, conn: Connection, rows: list[dict]) -> None:
+        mine = claim(conn, self.table, [row["id"] for row in rows])
+        rows = [row for row in rows if row["id"] in mine]
+        if rows and self.on_batch:
+            self.on_batch(conn, rows)
 
     def hold_connection(self) -> None:
         """Keep one connection for every batch (for a single-threaded caller, the writer
@@ -215,6 +284,23 @@ class GroupCommitter:
             return
         for slot, outcome in zip(batch, outcomes, strict=True):
             slot.outcome = outcome
+
+
+_CLAIMS: dict[str, object] = {}
+
+
+def claim(conn: Connection, table: Table, ids: list[int]) -> set[int]:
+    """Mark the rows `ids` routed, in the caller's transaction; those it marked (the others
+    were routed by someone else). The caller routes them in the same transaction."""
+    statement = _CLAIMS.get(table.name)
+    if statement is None:
+        statement = _CLAIMS[table.name] = (
+            update(table)
+            .where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.routed == false())
+            .values(routed=true())
+            .returning(table.c.id)
+        )
+    return set(conn.execute(statement, {"ids": ids}).scalars())
 
 
 def _sqlite_lock_path(engine: Engine) -> str | None:

@@ -9,6 +9,11 @@ same `GroupCommitter.commit_rows`, review-task hook included). A worker's thread
 sends a frame and waits for the answer, with the GIL released.
 
 Nothing is acknowledged before its commit: the answer is sent after `commit_rows` returns.
+Routing to review tasks follows the answer (`GroupCommitter.defer_routing`): the committed
+rows are routed together once ROUTE_BATCH of them wait or the oldest has waited ROUTE_DELAY,
+so that one routing transaction (and its fsync) serves many commits, and no acknowledgement
+waits for a routing statement of its own. (Routing whenever no submission was waiting made
+routing batches as small as the commits: one more fsync per commit, and more CPU.)
 When the writer cannot be reached, or drops the connection mid-request, the worker commits
 the submission itself; its idempotency key makes that safe even when the writer did commit
 it (the insert then finds the key, and the request is answered as a replay).
@@ -38,6 +43,9 @@ _HEADER = struct.Struct(">I")
 MAX_FRAME = 1 << 20  # a submission is at most 16 KiB of JSON; anything this big is a bug
 _DATETIMES = ("created_at", "amended_at")
 RETRY_AFTER_FAILURE = 1.0  # seconds a worker commits itself before trying the writer again
+ROUTE_BATCH = 1024  # rows routed in one transaction at most
+ROUTE_DELAY = 0.25  # seconds a committed row waits for its routing at most
+RETRY_ROUTING = 5.0  # seconds before rows whose routing failed are looked for again
 
 
 def _address(path: str) -> str:
@@ -166,6 +174,9 @@ class WriterServer:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, _WAKE)
+        committer.defer_routing = True
+        self._unrouted_since = 0.0
+        self._leftovers_at: float | None = 0.0  # when to look for unrouted rows; None: never
 
     def listen(self) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -192,7 +203,7 @@ class WriterServer:
         try:
             while not self._stopping:
                 waiting: list[tuple[_Peer, dict]] = []
-                for key, _events in self._selector.select(timeout=0.5):
+                for key, _events in self._selector.select(timeout=self._idle_wait()):
                     if key.data is None:
                         self._accept()
                     elif key.data is _WAKE:
@@ -202,8 +213,40 @@ class WriterServer:
                 # Everything that arrived during the last commit was read above: one batch.
                 for start in range(0, len(waiting), self.max_batch):
                     self._commit(waiting[start : start + self.max_batch])
+                self._route()
         finally:
-            self._close()
+            try:
+                self._route(now=True)  # a graceful stop leaves nothing unrouted
+            finally:
+                self._close()
+
+    def _idle_wait(self) -> float:
+        """How long to wait for submissions: until the oldest unrouted row is due."""
+        if not self.committer.unrouted:
+            return 0.5
+        return max(0.0, self._unrouted_since + ROUTE_DELAY - time.monotonic())
+
+    def _route(self, *, now: bool = False) -> None:
+        """Route the committed rows once they are many or the oldest is due."""
+        clock = time.monotonic()
+        if self._leftovers_at is not None and clock >= self._leftovers_at:
+            # Those a stopped writer left, or a failed routing: looked for again on failure.
+            failed = self.committer.route_leftovers() is None
+            self._leftovers_at = clock + RETRY_ROUTING if failed else None
+        unrouted = self.committer.unrouted
+        if not unrouted:
+            return
+        if not self._unrouted_since:
+            self._unrouted_since = clock
+        due = clock - self._unrouted_since >= ROUTE_DELAY
+        if not (now or due or len(unrouted) >= ROUTE_BATCH):
+            return
+        try:
+            self.committer.route_unrouted(ROUTE_BATCH)
+        except Exception:
+            log.exception("Routing failed in the writer process; retrying from the store")
+            self._leftovers_at = clock + RETRY_ROUTING
+        self._unrouted_since = time.monotonic() if self.committer.unrouted else 0.0
 
     def _accept(self) -> None:
         try:
