@@ -200,6 +200,9 @@ def axe_violations(page) -> list[str]:
 
 def queue_pages(page) -> list[str]:
     """The queue's pages by path (shown beside the title, or alone when the site has none)."""
+    # A click that navigates returns once the new page starts loading: its table may not be
+    # parsed whole yet on a busy machine.
+    page.wait_for_load_state("domcontentloaded")
     return page.locator("table.tasks td.page").evaluate_all(
         "cells => cells.map(c => (c.querySelector('.page-path') || c.querySelector('a'))"
         ".textContent.trim())"
@@ -252,6 +255,7 @@ def test_bulk_assign_from_the_queue(browser, live_server, team, store):
     assert owners == {team["people"]["cy"]}
     page.get_by_label("Owner").select_option(label=f"Cy ({2})")
     page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/dashboard/?*owner=*")
     assert sorted(queue_pages(page)) == ["(home page)", "quickstart/"]
 
 
@@ -550,6 +554,7 @@ def test_a_refused_fix_link_keeps_the_typed_note(browser, live_server, team, out
     with page.expect_response(f"**/dashboard/tasks/{task}/resolve") as answer:
         panel.get_by_role("button", name="Resolve", exact=True).click()
     assert answer.value.status == 422
+    page.wait_for_load_state("load")  # its stylesheet too: the layout is measured below
     link = panel.get_by_label("Link to the change")
     link.wait_for()
     assert link.input_value() == "ftp://git.example.com/docs/commit/4f2e9a1"
