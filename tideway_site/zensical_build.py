@@ -105,9 +105,13 @@ def _beside(config_file: Path):
         shutil.rmtree(out, ignore_errors=True)
 
 
-def build(site: Site, out: Path, env: dict[str, str], version: str) -> GateResult:
+def build(
+    site: Site, out: Path, env: dict[str, str], version: str, gate_site: gates.Site | None = None
+) -> GateResult:
     """Build the site into `out` with Zensical, put the widget where templates left it out,
-    and write the version's manifest. The result is the build gate's."""
+    and write the version's manifest. The result is the build gate's. `gate_site`: the
+    site's configuration as the gates read it, when the caller loaded it already."""
+    settings = (gate_site or _gate_site(site)).settings
     result = GateResult(GATE_NAME)
     where = site.config_file.parent
     with (
@@ -134,9 +138,9 @@ def build(site: Site, out: Path, env: dict[str, str], version: str) -> GateResul
     # A page the widget could not go on is a warning, as the plugin's in a strict build.
     filled = fill.fill_site(out, site.docs_dir)
     result.problems = [Problem(_rel(site.config_file, where), m) for m in filled.messages()]
-    result.warn_only = bool(result.problems) and "build" in _settings(site).warn_only
+    result.warn_only = bool(result.problems) and "build" in settings.warn_only
     doc = manifest.manifest_from_site(out, version, site.docs_dir)
-    _complete(doc, site)
+    _complete(doc, site, settings)
     manifest.write(out, doc)
     return result
 
@@ -145,10 +149,9 @@ def _rel(path: Path, tree: Path) -> str:
     return Path(os.path.relpath(path, tree)).as_posix()
 
 
-def _complete(doc: dict, site: Site) -> None:
+def _complete(doc: dict, site: Site, settings: gates.GateSettings) -> None:
     """Owners, review dates and last commits by the plugin's rule (history.provenance), which
     Zensical's pages cannot carry: the owners file and git are the plugin's to read."""
-    settings = _settings(site)
     owners = OwnersFile([])
     if settings.owners_file:
         try:
@@ -175,10 +178,6 @@ def _gate_site(site: Site, tree: Path | None = None) -> gates.Site:
         raise PublishError(f"{site.config_file}: {exc}") from None
 
 
-def _settings(site: Site) -> gates.GateSettings:
-    return _gate_site(site).settings
-
-
 def run_gates(
     tree: Path,
     site: Site,
@@ -189,9 +188,10 @@ def run_gates(
     version: str,
 ) -> list[GateResult]:
     """The Zensical build, then the gates on the built HTML, as gates.run_gates for MkDocs."""
-    results = [build(site, out, env, version)]
+    gate_site = _gate_site(site, tree)  # loaded once: it imports the site's hooks
+    results = [build(site, out, env, version, gate_site)]
     if not (out / manifest.MANIFEST_NAME).exists():
         why = "the build failed"
         return results + [GateResult(gates.GATES[k], skipped=why) for k in list(gates.GATES)[1:]]
-    checked = gates.check_site(_gate_site(site, tree), out, ledger, today)
+    checked = gates.check_site(gate_site, out, ledger, today)
     return results + (checked or [])
