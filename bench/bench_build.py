@@ -2,10 +2,11 @@
 plain Material on the same docs, in one run on this machine.
 
 Generates a docs tree (a git repository, so the plugin's git history runs too), then builds
-it in-process, alternating plain and plugin builds so that machine noise hits both alike.
-The result is the ratio of the best CPU times (this process and its children, so the
-plugin's `git log` counts): on a shared machine wall time swings with other people's work,
-CPU time less, and the best of several runs is the one least disturbed. Medians and best
+it with `mkdocs build`, alternating plain and plugin builds so that machine noise hits both
+alike. The result is the ratio of the best CPU times of the build commands and their
+children (the plugin's import and its `git log` count): on a shared machine wall time swings
+with other people's work, CPU time less, and the best of several runs is the one least
+disturbed. Medians and best
 wall times are printed beside it. The budget is 1.03.
 
 With `--feedback` both sites configure Material's feedback block (`extra.analytics.feedback`),
@@ -13,6 +14,7 @@ as a site that adopts the widget does: plain Material then renders its own feedb
 the plugin its widget, on every page.
 
     .venv/bin/python bench/bench_build.py [--pages 300] [--rounds 7] [--feedback]
+        [--baseline-code DIR]
 """
 
 from __future__ import annotations
@@ -123,12 +125,41 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def timed_build(root: Path, name: str) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one build."""
+def timed_build(root: Path, name: str, code: Path | None = None) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one `mkdocs build`, run as a writer runs it: in a
+    fresh interpreter, so the plugin's import counts, and no build inherits the garbage of
+    the one before (in one process, every build ran slower than the last). `code`: another
+    checkout whose plugin to load instead of this one's."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    config = "tideway" if code else name
     cpu, wall = cpu_seconds(), time.perf_counter()
-    config = load_config(str(root / f"{name}.yml"), site_dir=str(root / f"site-{name}"))
-    build(config)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "-q",
+            "-f",
+            f"{config}.yml",
+            "-d",
+            f"site-{name}",
+        ],
+        cwd=root,
+        env=env,
+        check=True,
+    )
     return cpu_seconds() - cpu, time.perf_counter() - wall
+
+
+def events_seconds(root: Path, builds: int = 2) -> float:
+    """CPU seconds inside the plugin's own events per build (best of `builds`, in this
+    process, after a warm-up build)."""
+    time_the_plugins_events()
+    for _ in range(builds + 1):
+        config = load_config(str(root / "tideway.yml"), site_dir=str(root / "site-events"))
+        build(config)
+    return min(HOOK_SECONDS[1:])
 
 
 def main() -> int:
@@ -138,26 +169,41 @@ def main() -> int:
     parser.add_argument(
         "--feedback", action="store_true", help="both sites configure the feedback block"
     )
+    parser.add_argument(
+        "--baseline-code",
+        type=Path,
+        help="another checkout: its plugin is built too, in every round, and compared",
+    )
     args = parser.parse_args()
+    code = {"plain": None, "tideway": None}
+    if args.baseline_code:
+        code["baseline"] = args.baseline_code.resolve()
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="tideway-bench-") as tmp:
         root = Path(tmp)
         make_docs(root, args.pages, args.feedback)
         os.chdir(root)
-        time_the_plugins_events()
-        timed_build(root, "plain")  # warm-up: imports, theme, caches
-        timed_build(root, "tideway")
-        times: dict[str, list[tuple[float, float]]] = {"plain": [], "tideway": []}
+        for name in code:  # warm-up: the file system's caches
+            timed_build(root, name, code[name])
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in code}
         for i in range(args.rounds):
-            order = ("plain", "tideway") if i % 2 == 0 else ("tideway", "plain")
+            names = list(code)
+            order = names if i % 2 == 0 else names[::-1]
             for name in order:
-                times[name].append(timed_build(root, name))
+                times[name].append(timed_build(root, name, code[name]))
+        in_hooks = events_seconds(root)
     cpu = {k: min(c for c, _ in v) for k, v in times.items()}
     median = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
     wall = {k: min(w for _, w in v) for k, v in times.items()}
     block = ", feedback block on both" if args.feedback else ""
     print(f"pages: {args.pages + 1}, rounds: {args.rounds}{block}")
-    for name, label in (("plain", "plain Material    "), ("tideway", "Material + tideway")):
+    labels = {
+        "plain": "plain Material    ",
+        "tideway": "Material + tideway",
+        "baseline": "baseline checkout ",
+    }
+    for name in code:
+        label = labels[name]
         runs = [round(c, 2) for c, _ in times[name]]
         print(
             f"{label}: CPU best {cpu[name]:.3f} s, median {median[name]:.3f} s {runs}, "
@@ -169,7 +215,13 @@ def main() -> int:
         f"{median['tideway'] / median['plain']:.3f}, best wall "
         f"{wall['tideway'] / wall['plain']:.3f} (budget 1.03, on CPU best)"
     )
-    in_hooks = min(HOOK_SECONDS) if HOOK_SECONDS else 0.0
+    if "baseline" in code:
+        print(
+            f"ratio tideway/baseline: CPU best {cpu['tideway'] / cpu['baseline']:.3f}, CPU "
+            f"median {median['tideway'] / median['baseline']:.3f}; baseline/plain: CPU best "
+            f"{cpu['baseline'] / cpu['plain']:.3f}, median "
+            f"{median['baseline'] / median['plain']:.3f}"
+        )
     print(
         f"time in the plugin's own events: {in_hooks:.3f} s per build, "
         f"{in_hooks / cpu['plain']:.1%} of a plain build"

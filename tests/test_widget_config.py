@@ -130,3 +130,31 @@ def test_the_script_has_no_eval_and_no_other_origin(name):
     source = (ASSETS / name).read_text()
     for banned in ("eval(", "new Function", "innerHTML", "document.cookie", "http://", "https://"):
         assert banned not in source, banned
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_widget_rendered_once_per_build_is_what_each_page_would_render(language):
+    """The plugin renders the widget once per build and the partial fills in each page's URL
+    and manifest address: the same markup as the partial's full render on every page."""
+    from mkdocs.config import load_config
+
+    config = load_config(str(ROOT / "mkdocs.yml"), theme={"name": "material", "language": language})
+    plugin = config.plugins["tideway"]
+    config = plugin.on_config(config)
+    env = plugin.on_env(config.theme.get_env(), config=config, files=None)
+    assert config.extra["tideway"]["widget"], "the plugin rendered no widget"
+    template = env.get_template("partials/feedback.html")
+    pages = [
+        ({"url": "", "meta": {}}, "."),
+        ({"url": "guides/writer/", "meta": {}}, "../.."),
+        ({"url": 'odd/a&b"<c>/', "meta": {}}, "../.."),
+        ({"url": "hidden/", "meta": {"hide": ["feedback"]}}, ".."),
+    ]
+    once = [template.render(config=config, page=p, base_url=b).split() for p, b in pages]
+    config.extra["tideway"]["widget"] = None
+    full = [template.render(config=config, page=p, base_url=b).split() for p, b in pages]
+    assert once == full
+    widget = " ".join(once[1])
+    assert 'data-tideway-page="guides/writer/"' in widget
+    assert 'data-tideway-manifest="../../feedback-manifest.json"' in widget
+    assert once[3] == []

@@ -34,9 +34,14 @@ EMPTY_OUTDATED_SLOT = re.compile(
     r"""(<div[^>]*data-md-component=["']?outdated\b[^>]*>)\s*(</div>)"""
 )
 
-_BANNER = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
-    (THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8")
-)
+
+# Compiled on first use, not at import: a build whose theme fills the slot never renders it.
+@functools.cache
+def _banner_template() -> jinja2.Template:
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string((THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8"))
+
+
 # Runs on every page (and again after each instant navigation): points the banner link to
 # the same page in the latest release when that page exists there, and makes the version
 # selector keep the page. Both read feedback-manifest.json of the target version.
@@ -58,7 +63,7 @@ def _banner_at(version: str, dev: bool, default_alias: str, base_url: str) -> st
             "version": {"default": default_alias},
         }
     }
-    inner = _BANNER.render(config=config, base_url=base_url).strip()
+    inner = _banner_template().render(config=config, base_url=base_url).strip()
     # The box Material puts around a theme's `outdated` block.
     return (
         '<aside class="md-banner md-banner--warning">'

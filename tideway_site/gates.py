@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from mike import mkdocs_utils
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import ConfigurationError, MkDocsException
 
@@ -183,6 +182,8 @@ def strict_build(
     cmd = [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict"]
     # This build is the one deployed: with mike's plugin added as `mike deploy` adds it, so a
     # `site_url` gets the version (canonical links) even where the site does not list mike.
+    from mike import mkdocs_utils  # only a gate build needs it, not every docs build
+
     with mkdocs_utils.inject_plugin(str(site.config_file)) as config_file:
         cmd += ["--config-file", config_file, "--site-dir", str(out_dir)]
         done = subprocess.run(

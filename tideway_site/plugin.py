@@ -215,6 +215,10 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
 
     def on_env(self, env, config, files):
         self.env = env
+        # Unset first: prerender needs the partial's full render, not a last build's widget.
+        config.extra["tideway"]["widget"] = None
+        if self.widget_wanted:
+            config.extra["tideway"]["widget"] = widget.prerender(env, config)
         return env
 
     def on_page_context(self, context, page, config, nav):

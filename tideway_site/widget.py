@@ -19,10 +19,29 @@ from __future__ import annotations
 import re
 from html import escape
 
+from markupsafe import Markup
+
 # Material's form (ours keeps its markup): present when the template included the partial.
 # Quoted, as Jinja writes it: the plugin looks before any minifier runs (plugin.py).
 WIDGET_MARKS = ('class="md-feedback"', 'class="tideway-feedback"')
 CONTAINER = re.compile(r"<(article|div)\b[^>]*?\bmd-content__inner\b[^>]*>")
+
+
+# Stand-ins for the two per-page values while the widget is rendered once for a whole build;
+# partials/feedback.html puts each page's own in their place (`replace`, escaping them).
+PAGE_SLOT = "tideway:page-url"
+BASE_SLOT = "tideway:base-url"
+
+
+def prerender(env, config) -> Markup | None:
+    """The widget as partials/feedback.html renders it, with the slots for the page's values:
+    its dictionaries of strings and its loops then run once per build, not once per page.
+    None when the site's own feedback.html replaces ours (it knows nothing of the slots)."""
+    page = {"url": PAGE_SLOT, "meta": {}}
+    rendered = env.get_template("partials/feedback.html").render(
+        config=config, page=page, base_url=BASE_SLOT
+    )
+    return Markup(rendered) if PAGE_SLOT in rendered and BASE_SLOT in rendered else None
 
 
 # Material's template for a page that sends its reader elsewhere at once: nobody reads it.
