@@ -181,6 +181,7 @@ def stored(engine) -> tuple[list, list]:
         return conn.execute(text(ROW)).all(), conn.execute(text(TASK)).all()
 
 
+@pytest.mark.slow  # starts gunicorn
 def test_a_submission_through_the_server_is_stored_and_routed_as_before(
     published_site, sqlite_url, apps
 ):

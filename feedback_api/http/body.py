@@ -141,7 +141,8 @@ def buffer_body(environ: dict, seconds: float) -> None:
     not the body, which the app reads: a client that sends a body a byte at a time held a
     connection (a greenlet of a gevent worker) for as long as it liked, and enough of them
     filled every worker's connections. A body too late is not passed on: the app answers
-    `408` (refuse_late_body), and gunicorn drops the rest of it under its keep-alive timeout.
+    `408` (refuse_late_body, or the fast path of feedback_api/ingest/fast_path.py), and gunicorn
+    drops the rest of it under its keep-alive timeout.
     A body larger than MAX_BODY is left to the app, which refuses it unread (413).
     """
     length = environ.get("CONTENT_LENGTH") or ""
