@@ -18,6 +18,7 @@ from werkzeug.test import Client
 
 from feedback_api import create_app
 from feedback_api.http.body import BODY_LATE
+from feedback_api.ingest.fast_path import STANDS_IN_FOR
 from feedback_api.wsgi import build
 from tests.conftest import TEST_SECRET, LiveServer
 from tests.test_ingest_live import post, server_env
@@ -153,6 +154,21 @@ def test_a_store_that_fails_is_answered_and_logged_as_flask_does(apps, caplog):
     assert ("feedback_api", "WARNING", "Store unavailable while storing feedback", True) in lines[0]
     assert lines[1] == lines[0]
     assert edge_app.flask_requests == []
+
+
+def test_every_hook_flask_would_run_for_a_submission_is_one_the_edge_stands_in_for(apps):
+    app = apps[0]
+
+    def names(funcs) -> list[str]:
+        if not isinstance(funcs, dict):  # teardown_appcontext: the app's alone
+            funcs = {None: funcs}
+        return [f.__name__ for scope in (None, "ingest") for f in funcs.get(scope, ())]
+
+    hooks = {kind: names(getattr(app, f"{kind}_funcs")) for kind in STANDS_IN_FOR}
+    assert hooks == STANDS_IN_FOR
+    assert not app.url_value_preprocessors and app.session_interface.open_session(
+        app, app.request_class({"PATH_INFO": "/api/v1/feedback", "REQUEST_METHOD": "POST"})
+    ) is None  # fmt: skip
 
 
 def test_everything_else_still_goes_to_flask(apps):
