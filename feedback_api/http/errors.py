@@ -90,6 +90,11 @@ def store_unavailable(
     return APIError(503, "store_unavailable", message, headers={"Retry-After": str(retry_after)})
 
 
+def internal_error() -> APIError:
+    """The answer to a fault of ours: never a stack trace to the client; the log keeps it."""
+    return APIError(500, "internal_error", "Something went wrong on our side.")
+
+
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
     """The shape as bytes: compact JSON, ASCII, a final newline (what `jsonify` wrote)."""
     body: dict[str, Any] = {"code": code, "message": message}
@@ -197,4 +202,4 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         # Never a stack trace to the client; the log keeps it.
         log_unexpected(app)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return _api_error(internal_error())

@@ -32,6 +32,7 @@ from feedback_api.http.errors import (
     APIError,
     error_body,
     http_error,
+    internal_error,
     log_store_unavailable,
     log_unexpected,
     store_unavailable,
@@ -52,6 +53,10 @@ STANDS_IN_FOR = {
     "teardown_appcontext": [],
 }
 _BODY = "tideway.fast_path.body"  # the body as read, past the proxies' middleware
+
+
+def _is_length(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # str.isdigit() alone also takes "²"
 
 
 @cache
@@ -81,7 +86,7 @@ class FeedbackFastPath:
             environ.get("PATH_INFO") == self.path
             and environ.get("REQUEST_METHOD") == "POST"
             and "HTTP_TRANSFER_ENCODING" not in environ
-            and environ.get("CONTENT_LENGTH", "").isdigit()
+            and _is_length(environ.get("CONTENT_LENGTH", ""))
         )
 
     def __call__(self, environ: dict, start_response):
@@ -115,9 +120,7 @@ class FeedbackFastPath:
             status, body, code, extra = self._error(store_unavailable())
         except Exception:
             self._log(environ, log_unexpected)
-            status, body, code, extra = self._error(
-                APIError(500, "internal_error", "Something went wrong on our side.")
-            )
+            status, body, code, extra = self._error(internal_error())
         seconds = None if started is None else time.perf_counter() - started
         self.metrics.record(self.path, "POST", status, seconds, code)
         headers = [
