@@ -6,12 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
-from flask_cors import CORS
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_settings, resolve_secret
 from .http import headers
-from .http.body import MAX_BODY, refuse_late_body
+from .http.body import MAX_BODY, behind_proxies, refuse_late_body
 from .http.errors import register_error_handlers
 from .http.ids import BoundedIntConverter
 from .http.metrics import Metrics
@@ -51,17 +49,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["metrics"] = metrics
     metrics.install(app)
 
-    if settings.proxy_count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_count)
-    if settings.allowed_origins:
-        # Only the configured docs origins get a grant: never "*", never a reflected origin.
-        CORS(
-            app,
-            resources={r"/api/v1/feedback*": {"origins": settings.allowed_origins}},
-            allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
-            methods=["POST", "PATCH"],
-            max_age=600,
-        )
+    app.wsgi_app = behind_proxies(app.wsgi_app, settings.proxy_count)
+    headers.install_cors(app)
 
     from .http import health
     from .http.limits import install_limits

@@ -1,7 +1,9 @@
 """The served application: the published site and the API on one origin.
 
 gunicorn loads `feedback_api.wsgi:application`. WhiteNoise serves the versioned site
-from the settings' site directory; the API's own paths go straight to Flask.
+from the settings' site directory; the API's own paths go straight to Flask, except the
+feedback submissions, answered by the same rules without Flask's per-request machinery
+(feedback_api/ingest/fast_path.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from whitenoise import WhiteNoise
 from . import create_app
 from .http.body import buffer_body
 from .http.headers import site_headers
+from .ingest.fast_path import FeedbackFastPath
 
 # Paths that are never files of the site. Sending them past WhiteNoise saves its file
 # lookups (stat calls, in autorefresh mode) on every API request.
@@ -25,10 +28,13 @@ def build(app=None):
     static = WhiteNoise(app, root=str(site_dir), index_file=True, autorefresh=True)
     site = list(site_headers(app.config["SETTINGS"].site_api_origins).items())
     body_seconds = app.config["SETTINGS"].body_timeout_seconds
+    feedback = FeedbackFastPath(app)
 
     def application(environ, start_response):
         if environ.get("PATH_INFO", "").startswith(APP_PREFIXES):
             buffer_body(environ, body_seconds)  # the site's paths read no body
+            if feedback.takes(environ):
+                return feedback(environ, start_response)  # the same answer, without Flask
             return app(environ, start_response)
 
         # Here rather than WhiteNoise's add_headers_function, which reaches only the files

@@ -9,30 +9,38 @@ import io
 import ipaddress
 import json
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import current_app, g, request
 from pydantic import ValidationError
 from werkzeug.exceptions import RequestTimeout
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import APIError
 
 MAX_BODY = 16 * 1024
 
 
-def read_json_body() -> object:
-    if request.content_length is not None and request.content_length > MAX_BODY:
+def json_object(content_length: int | None, mimetype: str, read: Callable[[], bytes]) -> dict:
+    """The body as a JSON object (every endpoint that takes a body takes an object), checked
+    in this order: size (413, before `read` is called), media type (415), syntax (400), shape.
+
+    Framework-free: the Flask views (read_json_object) and the WSGI edge's fast path for
+    feedback submissions (feedback_api/ingest/fast_path.py) both answer through it.
+    """
+    if content_length is not None and content_length > MAX_BODY:
         raise APIError(413, "payload_too_large", "The body is larger than 16 KiB.")
-    if request.mimetype != "application/json":
+    if mimetype != "application/json":
         raise APIError(415, "unsupported_media_type", "Send the body as application/json.")
-    if "parsed_body" in g:
-        return g.parsed_body
     try:
-        g.parsed_body = json.loads(request.get_data(cache=True))
+        payload = json.loads(read())
     except (ValueError, RecursionError):
         raise APIError(400, "invalid_json", "The body is not valid JSON.") from None
-    return g.parsed_body
+    if not isinstance(payload, dict):
+        raise invalid("The body must be a JSON object.")
+    return payload
 
 
 def bearer_token() -> str:
@@ -42,11 +50,12 @@ def bearer_token() -> str:
 
 
 def read_json_object() -> dict:
-    """The body as a JSON object: every endpoint that takes a body takes an object."""
-    payload = read_json_body()
-    if not isinstance(payload, dict):
-        raise invalid("The body must be a JSON object.")
-    return payload
+    """The request's body as a JSON object (see json_object), parsed once per request."""
+    if "parsed_body" not in g:
+        g.parsed_body = json_object(
+            request.content_length, request.mimetype, lambda: request.get_data(cache=True)
+        )
+    return g.parsed_body
 
 
 def invalid(message: str, field: str | None = None, problem: str | None = None) -> APIError:
@@ -76,17 +85,27 @@ def validation_error(exc: ValidationError) -> APIError:
 
 
 def client_hash() -> str:
+    """The keyed hash of this request's client (see client_hash_of)."""
+    return client_hash_of(current_app.config["SECRET"], request.remote_addr)
+
+
+def client_hash_of(secret: bytes, address: str | None) -> str:
     """A keyed hash of the client address that rotates daily; the address is never kept."""
     day = datetime.now(UTC).date()
-    secret = current_app.config["SECRET"]
     cached = _day_keys.get(secret)
     if cached is None or cached[0] != day:
         # The MAC keyed and fed with today's prefix, copied for each address.
         prefix = f"client:{day.isoformat()}:".encode()
         cached = _day_keys[secret] = (day, hmac.new(secret, prefix, hashlib.sha256))
     mac = cached[1].copy()
-    mac.update(client_network(request.remote_addr).encode())
+    mac.update(client_network(address).encode())
     return mac.hexdigest()[:32]
+
+
+def behind_proxies(wsgi_app, proxy_count: int):
+    """`wsgi_app` taking the client's address from the last `proxy_count` proxies'
+    X-Forwarded-For (`TIDEWAY_PROXY_COUNT`): the limits and the client hash count by it."""
+    return ProxyFix(wsgi_app, x_for=proxy_count) if proxy_count else wsgi_app
 
 
 def client_network(address: str | None) -> str:
@@ -122,7 +141,8 @@ def buffer_body(environ: dict, seconds: float) -> None:
     not the body, which the app reads: a client that sends a body a byte at a time held a
     connection (a greenlet of a gevent worker) for as long as it liked, and enough of them
     filled every worker's connections. A body too late is not passed on: the app answers
-    `408` (refuse_late_body), and gunicorn drops the rest of it under its keep-alive timeout.
+    `408` (refuse_late_body, or the fast path of feedback_api/ingest/fast_path.py), and gunicorn
+    drops the rest of it under its keep-alive timeout.
     A body larger than MAX_BODY is left to the app, which refuses it unread (413).
     """
     length = environ.get("CONTENT_LENGTH") or ""

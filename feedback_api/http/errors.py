@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -89,6 +90,19 @@ def store_unavailable(
     return APIError(503, "store_unavailable", message, headers={"Retry-After": str(retry_after)})
 
 
+def internal_error() -> APIError:
+    """The answer to a fault of ours: never a stack trace to the client; the log keeps it."""
+    return APIError(500, "internal_error", "Something went wrong on our side.")
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
+    """The shape as bytes: compact JSON, ASCII, a final newline (what `jsonify` wrote)."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return (json.dumps({"error": body}, separators=(",", ":")) + "\n").encode()
+
+
 def error_response(
     status: int,
     code: str,
@@ -96,14 +110,23 @@ def error_response(
     details: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ):
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    response = jsonify({"error": body})
-    response.status_code = status
+    response = Response(error_body(code, message, details), status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+# The messages of werkzeug's errors on an API path (others keep werkzeug's description).
+HTTP_MESSAGES = {
+    404: "There is no such endpoint; see /api/v1/openapi.json.",
+    408: "The body took too long to arrive; nothing of it was kept.",
+    413: "The body is larger than 16 KiB.",
+}
+
+
+def http_error(status: int) -> APIError:
+    """A werkzeug error answered as the API answers it (`408` for a body too late)."""
+    return APIError(status, _HTTP_CODES[status], HTTP_MESSAGES[status])
 
 
 def _wants_json() -> bool:
@@ -124,6 +147,11 @@ def _site_not_found(app: Flask):
 def log_store_unavailable(app: Flask, exc: OperationalError) -> None:
     reason = str(exc.orig) if exc.orig is not None else type(exc).__name__
     app.logger.warning("Store unavailable on %s %s: %s", request.method, request.path, reason)
+
+
+def log_unexpected(app: Flask) -> None:
+    """The line (and stack trace) of an error nothing else handled, in its request."""
+    app.logger.exception("Unhandled error on %s %s", request.method, request.path)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -154,12 +182,10 @@ def register_error_handlers(app: Flask) -> None:
                 return _site_not_found(app) or exc
             return exc
         status = exc.code or 500
-        message = {
-            404: "There is no such endpoint; see /api/v1/openapi.json.",
-            405: f"{request.method} is not allowed here.",
-            408: "The body took too long to arrive; nothing of it was kept.",
-            413: "The body is larger than 16 KiB.",
-        }.get(status, exc.description or exc.name)
+        if status == 405:
+            message = f"{request.method} is not allowed here."
+        else:
+            message = HTTP_MESSAGES.get(status, exc.description or exc.name)
         headers = {}
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
@@ -175,5 +201,5 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # Never a stack trace to the client; the log keeps it.
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        log_unexpected(app)
+        return _api_error(internal_error())

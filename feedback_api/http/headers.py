@@ -14,6 +14,9 @@ Four kinds of answer leave this server:
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_cors import CORS
+from flask_cors.core import get_cors_headers, get_cors_options
+from werkzeug.datastructures import EnvironHeaders
 
 _COMMON = {
     "X-Content-Type-Options": "nosniff",
@@ -104,3 +107,35 @@ def install(app: Flask) -> None:
             # The dashboard's own CSS and script: revalidated, not forbidden to cache.
             response.headers["Cache-Control"] = "no-cache"
         return response
+
+
+# The endpoints the docs' widget calls, from the docs' origin when that is another one.
+CORS_PATHS = r"/api/v1/feedback*"
+
+
+def install_cors(app: Flask) -> None:
+    """Cross-origin grants for the feedback endpoints, to `TIDEWAY_ALLOWED_ORIGINS` only."""
+    origins = app.config["SETTINGS"].allowed_origins
+    if not origins:
+        return
+    # Only the configured docs origins get a grant: never "*", never a reflected origin.
+    resource = {"origins": origins}
+    options = {
+        "resources": {CORS_PATHS: resource},
+        "allow_headers": ["Content-Type", "Authorization", "Idempotency-Key"],
+        "methods": ["POST", "PATCH"],
+        "max_age": 600,
+    }
+    CORS(app, **options)
+    # The grant as Flask-CORS resolves it for those paths (as its init_app does), for the
+    # answers the WSGI edge gives without Flask (ingest/fast_path.py).
+    app.extensions["feedback_cors"] = get_cors_options(app, options, resource)
+
+
+def feedback_cors_headers(app: Flask, environ: dict, method: str) -> list[tuple[str, str]]:
+    """The CORS headers Flask-CORS adds to an answer of the feedback endpoints."""
+    options = app.extensions.get("feedback_cors")
+    if options is None:
+        return []
+    granted = get_cors_headers(options, EnvironHeaders(environ), method)
+    return [(name, str(value)) for name, value in granted.items()]

@@ -59,6 +59,17 @@ class Metrics:
             self._children[key] = series
         return series
 
+    def record(
+        self, rule: str, method: str, status: int, seconds: float | None, code: str | None
+    ) -> None:
+        """Count one answer of an API path: `seconds` when it was timed, `code` when refused."""
+        requests, latency = self._series(rule, method, status)
+        requests.inc()
+        if seconds is not None:
+            latency.observe(seconds)
+        if code:
+            self.rejected.labels(code).inc()
+
     def install(self, app: Flask) -> None:
         @app.before_request
         def _start() -> None:
@@ -69,14 +80,13 @@ class Metrics:
             rule = request.url_rule.rule if request.url_rule else "(unmatched)"
             if not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
                 return response
-            requests, latency = self._series(rule, request.method, response.status_code)
-            requests.inc()
-            if "metrics_start" in g:
-                latency.observe(time.perf_counter() - g.metrics_start)
+            # Not timed when an earlier hook refused the request (a body too late).
+            start = g.get("metrics_start")
+            code = None
             if response.status_code >= 400 and response.is_json:
                 code = (response.get_json(silent=True) or {}).get("error", {}).get("code")
-                if code:
-                    self.rejected.labels(code).inc()
+            seconds = None if start is None else time.perf_counter() - start
+            self.record(rule, request.method, response.status_code, seconds, code)
             return response
 
 

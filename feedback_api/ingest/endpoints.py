@@ -1,62 +1,35 @@
 """The public feedback endpoints: the one part of the product strangers can reach.
 
-Order of checks: size (413, before reading), media type (415), JSON (400), schema (422),
-the published site (422 unknown_version / unknown_page), then the store. Nothing is
-stored unless every check passed, and nothing is acknowledged before its commit.
+A submission's rules live in submit.py, shared with the WSGI edge's fast path
+(fast_path.py), which serves most submissions without these views; this one still serves
+the rest (the test client, unusual requests) and documents the endpoint.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedback_api.http.body import bearer_token, invalid, read_json_object, validation_error
+from feedback_api.http.body import bearer_token, read_json_object, validation_error
 from feedback_api.http.errors import APIError, store_unavailable
 from feedback_api.http.limits import client_key, ingest_limits
 from feedback_api.store.models import Feedback
-from feedback_api.store.writer_process import WriterError
 
-from .catalog import CatalogUnavailable
 from .schemas import AMEND_WINDOW, FeedbackAmend, FeedbackIn, FeedbackOut
+from .submit import (
+    StoreFailure,
+    log_store_failure,
+    public_view,
+    reason_sets,
+    submit_feedback,
+    token_hash,
+)
 
 bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
-
-
-def reason_sets() -> dict[int, list[str]]:
-    settings = current_app.config["SETTINGS"]
-    return {1: settings.reasons_helpful, 0: settings.reasons_not_helpful}
-
-
-def _secret() -> bytes:
-    return current_app.config["SECRET"]
-
-
-def amend_token_for(idempotency_key: str) -> str:
-    # Derived, not random: a replay of the POST must answer the same token, and only
-    # its SHA-256 is stored. Unguessable without the server secret and the client's key.
-    mac = hmac.new(_secret(), b"amend:" + idempotency_key.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def public_view(row: Feedback | dict, token: str | None = None) -> FeedbackOut:
-    """The stored submission as the reader sees it; the POST's answer adds the token."""
-    view = FeedbackOut.model_validate(row, from_attributes=not isinstance(row, dict))
-    if token is not None:
-        view.amend_token = token
-        view.amend_until = view.created_at + AMEND_WINDOW
-    return view
 
 
 def answer(view: FeedbackOut, status: int) -> Response:
@@ -64,94 +37,17 @@ def answer(view: FeedbackOut, status: int) -> Response:
     return current_app.response_class(view.model_dump_json(), status, mimetype="application/json")
 
 
-def resolve_page(data: FeedbackIn) -> str:
-    catalog = current_app.extensions["catalog"]
-    try:
-        version = catalog.resolve_version(data.version)
-        if version is None:
-            raise APIError(422, "unknown_version", f"Version {data.version!r} is not published.")
-        if catalog.page(version, data.page) is None:
-            raise APIError(
-                422,
-                "unknown_page",
-                f"Version {version} of the site has no page {data.page!r}.",
-            )
-    except CatalogUnavailable:
-        raise APIError(
-            503,
-            "site_unavailable",
-            "The published site cannot be read right now; try again shortly.",
-            headers={"Retry-After": "5"},
-        ) from None
-    return version
-
-
-def _parse_feedback() -> FeedbackIn:
-    payload = read_json_object()
-    header_key = request.headers.get("Idempotency-Key")
-    if header_key is not None:
-        if payload.get("idempotency_key", header_key) != header_key:
-            raise invalid("The Idempotency-Key header and the idempotency_key field differ.")
-        payload = {**payload, "idempotency_key": header_key}
-    try:
-        data = FeedbackIn.model_validate(payload, context={"reasons": reason_sets()})
-    except ValidationError as exc:
-        raise validation_error(exc) from None
-    if data.idempotency_key is None:
-        raise invalid("An idempotency key is required.", "idempotency_key", "Field required")
-    return data
-
-
 @bp.post("/feedback")
 def create_feedback():
-    limits = ingest_limits()
-    client = client_key()  # a keyed hash: computed once
-    limits.check_client(client)  # first: a flood of garbage is refused cheaply too
-    data = _parse_feedback()
-    version = resolve_page(data)
-    limits.check_page(version, data.page)
-    body = data.model_dump(exclude={"idempotency_key"})
-    body["version"] = version
-    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    token = amend_token_for(data.idempotency_key)
-    row = {
-        "page": data.page,
-        "version": version,
-        "rating": data.rating,
-        **data.stored_details(),
-        "client_hash": client,
-        "amend_token_hash": token_hash(token),
-        "idempotency_key": data.idempotency_key,
-        "request_hash": request_hash,
-        "created_at": datetime.now(UTC),
-        "amended_at": None,
-    }
+    app = current_app._get_current_object()
     try:
-        stored = current_app.extensions["writer"].insert(row)
-    except (SQLAlchemyError, TimeoutError, WriterError):
-        current_app.logger.warning("Store unavailable while storing feedback", exc_info=True)
-        raise store_unavailable() from None
-    metrics = current_app.extensions["metrics"]
-    if stored is not None:
-        row["id"], row["task_id"] = stored
-        metrics.stored.inc()
-        return answer(public_view(row, token), 201)
-
-    # The key exists: a replay (same body: same answer) or a reuse (another body: refused).
-    try:
-        with current_app.extensions["store"].transaction() as session:
-            existing = session.scalars(
-                select(Feedback).where(Feedback.idempotency_key == data.idempotency_key)
-            ).one()
-    except SQLAlchemyError:
-        raise store_unavailable() from None
-    if existing.request_hash != request_hash:
-        raise APIError(
-            422,
-            "idempotency_key_reused",
-            "This idempotency key was already used for a different submission.",
+        status, body = submit_feedback(
+            app, client_key(), read_json_object, request.headers.get("Idempotency-Key")
         )
-    return answer(public_view(existing, token), 200)
+    except StoreFailure as failure:
+        log_store_failure(app, failure)
+        raise store_unavailable() from None
+    return app.response_class(body, status, mimetype="application/json")
 
 
 @bp.patch("/feedback/<int:feedback_id>")
@@ -182,7 +78,7 @@ def amend_feedback(feedback_id: int):
                     f"A submission can be completed only within {minutes} minutes.",
                 )
             try:
-                amended = changes.applied_to(_as_submitted(row), reason_sets())
+                amended = changes.applied_to(_as_submitted(row), reason_sets(current_app))
             except ValidationError as exc:
                 raise validation_error(exc) from None
             for name, value in amended.stored_details().items():
