@@ -86,7 +86,8 @@ def resolve_page(data: FeedbackIn) -> str:
     return version
 
 
-def _parse_feedback() -> FeedbackIn:
+def parse_feedback() -> FeedbackIn:
+    """The POST's body as a valid submission; raises the 4xx APIError otherwise."""
     payload = read_json_object()
     header_key = request.headers.get("Idempotency-Key")
     if header_key is not None:
@@ -102,16 +103,11 @@ def _parse_feedback() -> FeedbackIn:
     return data
 
 
-@bp.post("/feedback")
-def create_feedback():
-    limits = ingest_limits()
-    client = client_key()  # a keyed hash: computed once
-    limits.check_client(client)  # first: a flood of garbage is refused cheaply too
-    data = _parse_feedback()
-    version = resolve_page(data)
-    limits.check_page(version, data.page)
+def submission_row(data: FeedbackIn, version: str, client: str) -> tuple[dict, str]:
+    """The row a valid submission stores, and the amend token its answer carries."""
     body = data.model_dump(exclude={"idempotency_key"})
     body["version"] = version
+    # A replay must send the same body: its canonical form's hash is stored and compared.
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     token = amend_token_for(data.idempotency_key)
     row = {
@@ -126,6 +122,18 @@ def create_feedback():
         "created_at": datetime.now(UTC),
         "amended_at": None,
     }
+    return row, token
+
+
+@bp.post("/feedback")
+def create_feedback():
+    limits = ingest_limits()
+    client = client_key()  # a keyed hash: computed once
+    limits.check_client(client)  # first: a flood of garbage is refused cheaply too
+    data = parse_feedback()
+    version = resolve_page(data)
+    limits.check_page(version, data.page)
+    row, token = submission_row(data, version, client)
     try:
         stored = current_app.extensions["writer"].insert(row)
     except (SQLAlchemyError, TimeoutError, WriterError):
@@ -145,7 +153,7 @@ def create_feedback():
             ).one()
     except SQLAlchemyError:
         raise store_unavailable() from None
-    if existing.request_hash != request_hash:
+    if existing.request_hash != row["request_hash"]:
         raise APIError(
             422,
             "idempotency_key_reused",
