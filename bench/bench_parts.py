@@ -7,13 +7,20 @@ and its hash), the published site's check, the answer, and a one-row insert into
 SQLite store without an fsync (`synchronous=OFF`), bare `sqlite3` and through the product's
 commit path, then with one (`FULL`). Best of the repeats, and their median, per call.
 
+Last, whole requests in process (the WSGI app called with a ready environ, no server): the
+durable no-op and the contract floor's `append` variant, both appending to /dev/shm, where a
+sync costs next to nothing; their difference is the contract's work with its Flask glue.
+
     .venv/bin/python bench/bench_parts.py [--repeat 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
+import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -25,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
+from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from bench.bench_review import VERSIONS, pages_of_site, write_site  # noqa: E402
 from feedback_api.config import load_settings, resolve_secret  # noqa: E402
@@ -153,7 +161,42 @@ def main() -> int:
                 setup()
             best, median = per_call_us(call, args.repeat)
             print(f"{label:56} {best:8.1f} {median:8.1f}", flush=True)
+    for label, call in whole_requests(tmp, url, payload):
+        best, median = per_call_us(call, args.repeat)
+        print(f"{label:56} {best:8.1f} {median:8.1f}", flush=True)
     return 0
+
+
+def whole_requests(tmp: Path, url: str, payload: dict) -> list:
+    shm = Path(tempfile.mkdtemp(prefix="tideway-parts-", dir="/dev/shm"))
+    os.environ.update({
+        "TIDEWAY_DATABASE_URL": url, "TIDEWAY_SITE_DIR": str(tmp / "site"),
+        "TIDEWAY_SECRET_KEY": "bench-" + "s" * 40, "TIDEWAY_RATE_LIMIT_CLIENT": LIMIT,
+        "TIDEWAY_RATE_LIMIT_PAGE": LIMIT, "TIDEWAY_BENCH_DURABLE_DIR": str(shm),
+        "TIDEWAY_BENCH_FLOOR_COMMIT": "append",
+    })  # fmt: skip
+    # Read by the two apps when they are imported.
+    from bench import contract_floor_app, durable_noop_app
+
+    body = json.dumps(payload).encode()
+    environ = EnvironBuilder(
+        "/api/v1/feedback", method="POST", data=body, content_type="application/json",
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    ).get_environ()  # fmt: skip
+
+    def request(app):
+        def call() -> None:
+            status = []
+            env = {**environ, "wsgi.input": io.BytesIO(body)}
+            b"".join(app(env, lambda s, h, exc_info=None: status.append(s)))
+            assert status[0].startswith("201"), status
+
+        return call
+
+    return [
+        ("a whole request in process: durable no-op (tmpfs)", request(durable_noop_app.app)),
+        ("the same: contract floor, no SQLite (tmpfs)", request(contract_floor_app.app)),
+    ]
 
 
 if __name__ == "__main__":
