@@ -254,7 +254,8 @@ def main() -> int:
             ceiling = durable_m["rps"] / noop_m["rps"]
             print(f"{c} connections: durable no-op/no-op {ceiling:.2f} req/s, "
                   f"{noop_m['cpu_us'] / durable_m['cpu_us']:.2f} by server CPU per request; "
-                  f"durable no-op p99 {durable_m['p99']:.2f} ms")  # fmt: skip
+                  f"durable no-op p99 {durable_m['p99']:.2f} ms, "
+                  f"server CPU {durable_m['cpu_us']:.0f} us/req")  # fmt: skip
             for kind in floors if args.floor else ():
                 rps, p99, cpu = (median[kind, c][m] for m in ("rps", "p99", "cpu_us"))
                 print(f"  contract floor, {FLOOR_LABELS[kind]:<14}: {rps / durable_m['rps']:.2f} "
