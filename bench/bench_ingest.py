@@ -10,7 +10,16 @@ A third server, the durable no-op (`durable_noop_app`), only appends each body t
 and fdatasyncs it, group-committed, before answering: its ratio to the no-op is the ceiling
 any power-loss-safe ingest can reach on this machine with this configuration.
 
-    .venv/bin/python bench/bench_ingest.py [--seconds 10] [--rounds 3]
+With --floor, the contract floor (`contract_floor_app`) is served too: the durable no-op
+plus only the work the contract cannot skip, done by the product's own functions
+(validation, limits, hashes, a group-committed insert into SQLite, the answer) and none of
+its Flask app, writer process or routing; twice, committing in the worker (as the durable
+no-op fsyncs) and in a native thread beside it. Its ratio to the durable no-op is what the
+contract itself costs, and the ingest's ratio to it what the product's machinery costs. A
+third run appends the body as the durable no-op does instead of storing it: the contract's
+work without SQLite.
+
+    .venv/bin/python bench/bench_ingest.py [--seconds 10] [--rounds 3] [--floor]
 """
 
 from __future__ import annotations
@@ -40,6 +49,11 @@ from tests import services  # noqa: E402
 from tideway_site import publish  # noqa: E402
 
 LUA = Path(__file__).with_name("post_feedback.lua")
+FLOOR_LABELS = {
+    "floor-worker": "worker commits",
+    "floor-thread": "thread commits",
+    "floor-append": "no SQLite",
+}
 
 
 def published_site(tmp: Path) -> Path:
@@ -160,6 +174,11 @@ def main() -> int:
         help="the wrk script that makes the requests (default: post_feedback.lua, half of "
         "them unhelpful ratings that open or join a review task)",
     )  # fmt: skip
+    parser.add_argument(
+        "--floor", action="store_true",
+        help="also serve the contract floor (bench/contract_floor_app.py), on a SQLite store "
+        "of its own",
+    )  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package wrk).", file=sys.stderr)
@@ -180,10 +199,19 @@ def main() -> int:
         upgrade(sqlite_url)
         noop = {**common, "TIDEWAY_WRITER_PROCESS": "false"}  # it has nothing to commit
         durable = {**noop, "TIDEWAY_BENCH_DURABLE_DIR": str(tmp)}
+        floor_url = f"sqlite:///{tmp / 'floor.sqlite3'}"
+        if args.floor:
+            upgrade(floor_url)
+        floors = {
+            f"floor-{where}": {
+                **durable, "TIDEWAY_DATABASE_URL": floor_url, "TIDEWAY_BENCH_FLOOR_COMMIT": where
+            }
+            for where in ("worker", "thread", "append")
+        }  # fmt: skip
         stores_run = args.stores.split(",")
         if args.baseline_code:
             stores_run = [s for store in stores_run for s in (store, f"{store}@baseline")]
-        kinds = ["noop", "durable", *stores_run]
+        kinds = ["noop", "durable", *(floors if args.floor else []), *stores_run]
         runs = {(kind, c): [] for kind in kinds for c in connection_counts}
         with services.postgres_server() as pg:
             pg_url = pg.create_database("bench")
@@ -201,6 +229,12 @@ def main() -> int:
                         f"durable no-op, {c} conn, round {n}", "bench.durable_noop_app:app",
                         durable, args.seconds, c, args.code, args.script,
                     ))  # fmt: skip
+                    for kind, env in floors.items() if args.floor else ():
+                        runs[kind, c].append(measure(
+                            f"floor, {FLOOR_LABELS[kind]}, {c} conn, round {n}",
+                            "bench.contract_floor_app:app", env, args.seconds, c, args.code,
+                            args.script,
+                        ))  # fmt: skip
                     for store in stores_run:
                         name, _, baseline = store.partition("@")
                         label, url = stores[name]
@@ -220,7 +254,17 @@ def main() -> int:
             ceiling = durable_m["rps"] / noop_m["rps"]
             print(f"{c} connections: durable no-op/no-op {ceiling:.2f} req/s, "
                   f"{noop_m['cpu_us'] / durable_m['cpu_us']:.2f} by server CPU per request; "
-                  f"durable no-op p99 {durable_m['p99']:.2f} ms")  # fmt: skip
+                  f"durable no-op p99 {durable_m['p99']:.2f} ms, "
+                  f"server CPU {durable_m['cpu_us']:.0f} us/req")  # fmt: skip
+            for kind in floors if args.floor else ():
+                rps, p99, cpu = (median[kind, c][m] for m in ("rps", "p99", "cpu_us"))
+                print(f"  contract floor, {FLOOR_LABELS[kind]:<14}: {rps / durable_m['rps']:.2f} "
+                      f"of the durable no-op, {rps / noop_m['rps']:.2f} of the no-op; p99 "
+                      f"{p99:.2f} ms = {p99 / durable_m['p99']:.2f} x the durable no-op's; "
+                      f"server CPU {cpu:.0f} us/req")  # fmt: skip
+            # The better of the two that store the row is the floor the ingest is held to.
+            measured = [median[k, c] for k in ("floor-worker", "floor-thread") if args.floor]
+            floor_m = max(measured, key=lambda m: m["rps"], default=None)
             for store in stores_run:
                 target = {"sqlite": 0.8, "postgres": 0.7}[store.partition("@")[0]]
                 m = median[store, c]
@@ -230,6 +274,10 @@ def main() -> int:
                       f"p99 {m['p99']:.2f} ms = {m['p99'] / durable_m['p99']:.2f} x the "
                       f"durable no-op's (target <= 1.5); "
                       f"server CPU {m['cpu_us']:.0f} us/req")  # fmt: skip
+                if floor_m:
+                    print(f"    ingest / the better floor: {m['rps'] / floor_m['rps']:.2f} req/s, "
+                          f"{m['cpu_us'] / floor_m['cpu_us']:.2f} server CPU per request, "
+                          f"{m['p99'] / floor_m['p99']:.2f} p99")  # fmt: skip
                 if store.endswith("@baseline"):
                     new = median[store.partition("@")[0], c]
                     print(f"    this code / baseline: {new['rps'] / m['rps']:.2f} req/s, "

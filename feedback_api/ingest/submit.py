@@ -104,22 +104,11 @@ def parse_feedback(app: Flask, payload: dict, header_key: str | None) -> Feedbac
     return data
 
 
-def submit_feedback(
-    app: Flask, client: str, read_payload: Callable[[], dict], header_key: str | None
-) -> tuple[int, bytes]:
-    """Store one submission: (201 or 200, the answer's JSON), or APIError, or StoreFailure.
-
-    `client` is the client's keyed hash (body.client_hash_of); `read_payload` gives the body
-    as a JSON object (body.json_object), called after the client's limit, so that a refused
-    client's body is never read; `header_key` is the Idempotency-Key header, if any.
-    """
-    limits = app.extensions["ingest_limits"]
-    limits.check_client(client)
-    data = parse_feedback(app, read_payload(), header_key)
-    version = resolve_page(app, data)
-    limits.check_page(version, data.page)
+def submission_row(app: Flask, data: FeedbackIn, version: str, client: str) -> tuple[dict, str]:
+    """The row a valid submission stores, and the amend token its answer carries."""
     body = data.model_dump(exclude={"idempotency_key"})
     body["version"] = version
+    # A replay must send the same body: its canonical form's hash is stored and compared.
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     token = amend_token_for(app.config["SECRET"], data.idempotency_key)
     row = {
@@ -134,6 +123,24 @@ def submit_feedback(
         "created_at": datetime.now(UTC),
         "amended_at": None,
     }
+    return row, token
+
+
+def submit_feedback(
+    app: Flask, client: str, read_payload: Callable[[], dict], header_key: str | None
+) -> tuple[int, bytes]:
+    """Store one submission: (201 or 200, the answer's JSON), or APIError, or StoreFailure.
+
+    `client` is the client's keyed hash (body.client_hash_of); `read_payload` gives the body
+    as a JSON object (body.json_object), called after the client's limit, so that a refused
+    client's body is never read; `header_key` is the Idempotency-Key header, if any.
+    """
+    limits = app.extensions["ingest_limits"]
+    limits.check_client(client)
+    data = parse_feedback(app, read_payload(), header_key)
+    version = resolve_page(app, data)
+    limits.check_page(version, data.page)
+    row, token = submission_row(app, data, version, client)
     try:
         stored = app.extensions["writer"].insert(row)
     except (SQLAlchemyError, TimeoutError, WriterError) as exc:
@@ -152,7 +159,7 @@ def submit_feedback(
             ).one()
     except SQLAlchemyError:
         raise store_unavailable() from None
-    if existing.request_hash != request_hash:
+    if existing.request_hash != row["request_hash"]:
         raise APIError(
             422,
             "idempotency_key_reused",
