@@ -146,6 +146,20 @@ def _serving_writer(server) -> psutil.Process:
     return writer
 
 
+def gone(proc: psutil.Process, timeout: float = 5.0) -> bool:
+    """Whether `proc` ends (or is left a zombie) within `timeout`: a SIGKILLed process takes
+    a moment to exit, and the server's stop does not wait for its grandchildren."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_workers_commit_through_the_writer_process_and_survive_its_death(
     published_site, sqlite_url
 ):
@@ -181,7 +195,7 @@ def test_workers_commit_through_the_writer_process_and_survive_its_death(
             time.sleep(0.2)
     finally:
         server.stop()
-    assert not successor.is_running() or successor.status() == psutil.STATUS_ZOMBIE
+    assert gone(successor), "the writer outlived its server"
     stored = keys_and_ids(sqlite_url)
     assert sorted(i for ids in stored.values() for i in ids) == sorted(acknowledged)
 
