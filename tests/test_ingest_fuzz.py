@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.test import Client
 
+from feedback_api.wsgi import build
 from tests.conftest import count_rows
 
 JSON = st.recursive(
@@ -18,6 +21,13 @@ JSON = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+@pytest.fixture
+def client(app):
+    """The served application (feedback_api.wsgi), as gunicorn runs it: submissions reach the
+    fast path at the WSGI edge (ingest/fast_path.py), other requests Flask."""
+    return Client(build(app), response_wrapper=app.response_class)
 
 
 def request_schema(client) -> dict:
@@ -115,6 +125,23 @@ def test_arbitrary_bytes_never_fail_the_server(client, store_url):
     def run(raw):
         before = count_rows(store_url)
         response = client.post("/api/v1/feedback", data=raw, content_type="application/json")
+        check(client, store_url, response, before)
+
+    run()
+
+
+def test_arbitrary_headers_never_fail_the_server(client, store_url):
+    body = json.dumps({"page": "quickstart/", "version": "0.1", "rating": 1}).encode()
+    latin1 = st.text(st.characters(max_codepoint=255, blacklist_characters="\r\n\0"), max_size=80)
+
+    @FUZZ
+    @given(latin1, latin1 | st.none())
+    def run(content_type, key):
+        before = count_rows(store_url)
+        headers = {"Content-Type": content_type}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        response = client.post("/api/v1/feedback", data=body, headers=headers)
         check(client, store_url, response, before)
 
     run()
