@@ -6,8 +6,10 @@ committing itself, or an amend that came sooner."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from feedback_api import create_app
@@ -120,3 +122,51 @@ def test_a_worker_committing_itself_routes_what_a_killed_writer_left(app, client
     ]
     assert {t for _i, _r, t in rows} == {later["task_id"]}
     assert stored(store_url, "SELECT feedback_count FROM tasks") == [(3,)]
+
+
+def wait_until_routed(url: str, count: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while stored(url, "SELECT count(*) FROM feedback WHERE routed") != [(count,)]:
+        assert time.monotonic() < deadline, f"{count} submission(s) not routed in {timeout} s"
+        time.sleep(0.05)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_no_answer_waits_for_a_routing_batch(pg_url, published_site):
+    """PostgreSQL routes beside the commits (writer_process.RoutingThread): while a routing
+    transaction waits (here for the page's task, which a reviewer's transaction holds),
+    submissions are still committed and answered, and routed once it can go on."""
+    site = published_site.site_dir
+    config = {"database_url": pg_url, "site_dir": site, "secret_key": TEST_SECRET}
+    writer_app = create_app({**config, "writer_socket": ""})
+    committer = writer_app.extensions["group_commit"]
+    committer.hold_connection()  # as the writer process holds it
+    path = f"@tideway-test-{uuid.uuid4().hex}"
+    server = WriterServer(path, committer)
+    server.listen()
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    client = create_app({**config, "writer_socket": path}).test_client()
+    reviewer = create_engine(pg_url).connect()
+    try:
+        ids = {submit(client)["id"]}
+        wait_until_routed(pg_url, 1)  # the page's task exists
+        with reviewer.begin():
+            reviewer.exec_driver_sql("SELECT id FROM tasks FOR UPDATE")
+            ids.add(submit(client)["id"])
+            time.sleep(0.6)  # its routing pass has begun, and waits for the task
+            answered = []
+            later = threading.Thread(target=lambda: answered.append(submit(client)))
+            later.start()
+            later.join(timeout=3)
+            assert answered, "the answer waited for the routing batch"
+            ids.add(answered[0]["id"])
+            assert stored(pg_url, "SELECT count(*) FROM feedback WHERE routed") == [(1,)]
+        wait_until_routed(pg_url, 3)
+    finally:
+        reviewer.close()
+        server.stop()
+        serving.join(timeout=10)
+        writer_app.extensions["store"].dispose()
+    rows = stored(pg_url, "SELECT id, task_id FROM feedback ORDER BY id")
+    assert {i for i, _ in rows} == ids and len({t for _, t in rows}) == 1 and rows[0][1]

@@ -115,6 +115,7 @@ def test_concurrent_submissions_share_commits_and_each_gets_its_id(store_url, so
 def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
     class Failing:
         unrouted: list = []
+        engine = make_engine("sqlite://")  # a store that routes between its commits
 
         def commit_rows(self, rows):
             raise OperationalError("INSERT", {}, Exception("disk I/O error"))

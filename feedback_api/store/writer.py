@@ -201,7 +201,8 @@ class GroupCommitter:
             hook = None if self.defer_routing else self.on_batch
             tasks = hook(conn, inserted) if (hook and inserted) else {}
         if self.defer_routing:
-            self.unrouted.extend(inserted)
+            with self._mutex:
+                self.unrouted.extend(inserted)
         outcomes: list[tuple[int, int | None] | None] = []
         owners: set[str] = set()
         for row in rows:
@@ -213,17 +214,21 @@ class GroupCommitter:
                 outcomes.append(None)
         return outcomes
 
-    def route_unrouted(self, limit: int = 1024) -> int:
+    def route_unrouted(self, limit: int = 1024, conn: Connection | None = None) -> int:
         """Route up to `limit` of the rows committed with `routed` false, in one
-        transaction; how many were taken. Raises the store's exception: the rows are then
-        no longer held here, and stay in the store for `route_leftovers()`."""
-        batch = self.unrouted[:limit]
-        del self.unrouted[:limit]
+        transaction (on `conn`, if given, rather than the committer's own); how many were
+        taken. Raises the store's exception: the rows are then no longer held here, and
+        stay in the store for `route_leftovers()`."""
+        # Taken under the lock: a routing thread may take while the commits append.
+        with self._mutex:
+            batch = self.unrouted[:limit]
+            del self.unrouted[:limit]
         if batch:
-            self._route(batch)
+            with self._writer_turn(), self._transaction(conn) as tx:
+                self._route_in(tx, batch)
         return len(batch)
 
-    def route_leftovers(self, limit: int = 256) -> int | None:
+    def route_leftovers(self, limit: int = 256, conn: Connection | None = None) -> int | None:
         """Route every row stored with `routed` false that nobody routed (a writer process
         stopped first); how many, or None when it failed (logged: they wait for the next
         look)."""
@@ -232,10 +237,10 @@ class GroupCommitter:
         query = query.order_by(self.table.c.id).limit(limit)
         try:
             while True:
-                with self._writer_turn(), self._transaction() as conn:
-                    rows = [dict(row._mapping) for row in conn.execute(query)]
+                with self._writer_turn(), self._transaction(conn) as tx:
+                    rows = [dict(row._mapping) for row in tx.execute(query)]
                     if rows:
-                        self._route_in(conn, rows)
+                        self._route_in(tx, rows)
                 routed += len(rows)
                 if len(rows) < limit:
                     break
@@ -245,10 +250,6 @@ class GroupCommitter:
         if routed:
             log.info("Routed %d submission(s) acknowledged but not routed before", routed)
         return routed
-
-    def _route(self, rows: list[dict]) -> None:
-        with self._writer_turn(), self._transaction() as conn:
-            self._route_in(conn, rows)
 
     def _route_in(self, conn: Connection, rows: list[dict]) -> None:
         mine = claim(conn, self.table, [row["id"] for row in rows])
@@ -267,7 +268,11 @@ class GroupCommitter:
         return self._held
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
+        if conn is not None:
+            with conn.begin():
+                yield conn
+            return
         if self._held is None:
             with self.engine.begin() as conn:
                 yield conn

@@ -13,7 +13,10 @@ Routing to review tasks follows the answer (`GroupCommitter.defer_routing`): the
 rows are routed together once ROUTE_BATCH of them wait or the oldest has waited ROUTE_DELAY,
 so that one routing transaction (and its fsync) serves many commits, and no acknowledgement
 waits for a routing statement of its own. (Routing whenever no submission was waiting made
-routing batches as small as the commits: one more fsync per commit, and more CPU.)
+routing batches as small as the commits: one more fsync per commit, and more CPU.) On
+PostgreSQL a thread routes (`RoutingThread`), on connections of its own, so that the commits
+go on while a routing batch waits for the database; SQLite takes one writing transaction at
+a time, so there the loop routes between its commits.
 When the writer cannot be reached, or drops the connection mid-request, the worker commits
 the submission itself; its idempotency key makes that safe even when the writer did commit
 it (the insert then finds the key, and the request is answered as a replay).
@@ -177,6 +180,10 @@ class WriterServer:
         committer.defer_routing = True
         self._unrouted_since = 0.0
         self._leftovers_at: float | None = 0.0  # when to look for unrouted rows; None: never
+        # PostgreSQL routes on connections of its own, beside the commits, so that no answer
+        # waits for a routing batch; SQLite lets one transaction write at a time, so there
+        # the loop routes between its commits.
+        self._router = RoutingThread(committer) if _routes_beside(committer) else None
 
     def listen(self) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -200,6 +207,8 @@ class WriterServer:
     def serve_forever(self) -> None:
         if self._listener is None:
             self.listen()
+        if self._router is not None:
+            self._router.start()
         try:
             while not self._stopping:
                 waiting: list[tuple[_Peer, dict]] = []
@@ -213,16 +222,21 @@ class WriterServer:
                 # Everything that arrived during the last commit was read above: one batch.
                 for start in range(0, len(waiting), self.max_batch):
                     self._commit(waiting[start : start + self.max_batch])
-                self._route()
+                if self._router is None:
+                    self._route()
         finally:
             try:
-                self._route(now=True)  # a graceful stop leaves nothing unrouted
+                # A graceful stop leaves nothing unrouted.
+                if self._router is None:
+                    self._route(now=True)
+                else:
+                    self._router.stop()
             finally:
                 self._close()
 
     def _idle_wait(self) -> float:
         """How long to wait for submissions: until the oldest unrouted row is due."""
-        if not self.committer.unrouted:
+        if self._router is not None or not self.committer.unrouted:
             return 0.5
         return max(0.0, self._unrouted_since + ROUTE_DELAY - time.monotonic())
 
@@ -320,6 +334,49 @@ class WriterServer:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+
+
+def _routes_beside(committer: GroupCommitter) -> bool:
+    return committer.engine.dialect.name == "postgresql"
+
+
+class RoutingThread(threading.Thread):
+    """Routes the writer's committed rows every ROUTE_DELAY, ROUTE_BATCH at a time, each
+    pass on a connection of its own: the commits go on meanwhile (PostgreSQL runs the two
+    transactions side by side; a routing pass waits for the database's answers with the
+    interpreter lock released)."""
+
+    def __init__(self, committer: GroupCommitter):
+        super().__init__(name="routing", daemon=True)
+        self.committer = committer
+        self._stopping = threading.Event()
+        self._leftovers_at: float | None = 0.0  # as WriterServer's
+
+    def run(self) -> None:
+        while True:
+            stopping = self._stopping.wait(ROUTE_DELAY)
+            try:
+                self._pass()
+            except Exception:  # no connection: the rows stay unrouted in the store
+                log.exception("Routing failed in the writer process; retrying from the store")
+                self._leftovers_at = time.monotonic() + RETRY_ROUTING
+            if stopping:
+                return
+
+    def _pass(self) -> None:
+        with self.committer.engine.connect() as conn:
+            clock = time.monotonic()
+            if self._leftovers_at is not None and clock >= self._leftovers_at:
+                failed = self.committer.route_leftovers(conn=conn) is None
+                self._leftovers_at = clock + RETRY_ROUTING if failed else None
+            while self.committer.route_unrouted(ROUTE_BATCH, conn):
+                pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Route what is left, then end."""
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout)
 
 
 def wait_until_listening(path: str, timeout: float = 20.0, proc=None) -> bool:
