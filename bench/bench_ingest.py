@@ -17,7 +17,8 @@ its Flask app, writer process or routing; twice, committing in the worker (as th
 no-op fsyncs) and in a native thread beside it. Its ratio to the durable no-op is what the
 contract itself costs, and the ingest's ratio to it what the product's machinery costs. A
 third run appends the body as the durable no-op does instead of storing it: the contract's
-work without SQLite.
+work without SQLite. A fourth serves the product's own application with that append in its
+store's place: the ingest's distance to it is what its store costs.
 
     .venv/bin/python bench/bench_ingest.py [--seconds 10] [--rounds 3] [--floor]
 """
@@ -53,6 +54,7 @@ FLOOR_LABELS = {
     "floor-worker": "worker commits",
     "floor-thread": "thread commits",
     "floor-append": "no SQLite",
+    "floor-edge": "product, no store",
 }
 
 
@@ -206,7 +208,7 @@ def main() -> int:
             f"floor-{where}": {
                 **durable, "TIDEWAY_DATABASE_URL": floor_url, "TIDEWAY_BENCH_FLOOR_COMMIT": where
             }
-            for where in ("worker", "thread", "append")
+            for where in ("worker", "thread", "append", "edge")
         }  # fmt: skip
         stores_run = args.stores.split(",")
         if args.baseline_code:
@@ -278,6 +280,10 @@ def main() -> int:
                     print(f"    ingest / the better floor: {m['rps'] / floor_m['rps']:.2f} req/s, "
                           f"{m['cpu_us'] / floor_m['cpu_us']:.2f} server CPU per request, "
                           f"{m['p99'] / floor_m['p99']:.2f} p99")  # fmt: skip
+                    edge = median["floor-edge", c]
+                    print(f"    ingest / the product without its store: "
+                          f"{m['rps'] / edge['rps']:.2f} req/s, the store's CPU "
+                          f"{m['cpu_us'] - edge['cpu_us']:.0f} us/req")  # fmt: skip
                 if store.endswith("@baseline"):
                     new = median[store.partition("@")[0], c]
                     print(f"    this code / baseline: {new['rps'] / m['rps']:.2f} req/s, "

@@ -13,8 +13,15 @@ process, no review-task routing. The ingest's ratio to this server's is what the
 own machinery costs; this server's ratio to the durable no-op is what the contract costs.
 The environment is the product's (TIDEWAY_DATABASE_URL: a migrated SQLite store), and
 TIDEWAY_BENCH_FLOOR_COMMIT says where the commit runs (GroupInsert).
+
+TIDEWAY_BENCH_FLOOR_COMMIT=edge serves instead the product's own application, as gunicorn
+serves it (`feedback_api.wsgi`: the fast path at its edge, the limits, the contract), with its
+store replaced by the durable no-op's append (`AppendedStore`): what the product costs
+without its database, so that the ingest's distance to it is the store's, hand-off included.
 """
 
+import itertools
+import json
 import os
 from pathlib import Path
 
@@ -62,6 +69,19 @@ class GroupInsert(GroupCommit):
         return self._committer.commit_rows(rows)
 
 
+class AppendedStore:
+    """In the writer's place: each row appended and fdatasynced, group-committed within a
+    worker, as the durable no-op appends its bodies. Every key is new (no replays)."""
+
+    def __init__(self, log: GroupAppend):
+        self.log = log
+        self._ids = itertools.count(1)
+
+    def insert(self, row: dict, timeout: float = 10.0) -> tuple[int, None]:
+        self.log.commit(json.dumps(row, default=str).encode())
+        return next(self._ids), None
+
+
 settings = load_settings()
 app = Flask(__name__)
 app.config["SETTINGS"] = settings
@@ -75,7 +95,7 @@ limits = IngestLimits(make_counters(settings), settings.rate_limit_client, setti
 _where = os.environ.get("TIDEWAY_BENCH_FLOOR_COMMIT", "worker")
 if _where == "append":
     _log = GroupAppend(Path(os.environ.get("TIDEWAY_BENCH_DURABLE_DIR", "/tmp")))
-else:
+elif _where != "edge":
     _store = GroupInsert(settings.database_url, in_thread=_where == "thread")
 
 
@@ -98,3 +118,14 @@ def contract_floor():
         raise APIError(409, "replay_not_measured", "This benchmark server takes new keys only.")
     row["id"], row["task_id"] = stored
     return answer(public_view(row, token), 201)
+
+
+if _where == "edge":
+    from feedback_api import create_app
+    from feedback_api.wsgi import build
+
+    _product = create_app({"writer_socket": ""})
+    _product.extensions["writer"] = AppendedStore(
+        GroupAppend(Path(os.environ.get("TIDEWAY_BENCH_DURABLE_DIR", "/tmp")))
+    )
+    app = build(_product)  # what gunicorn serves
