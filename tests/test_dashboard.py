@@ -628,7 +628,7 @@ def test_the_dashboards_reason_labels_are_the_widgets(published_site):
     from feedback_api.dashboard.present import REASON_LABELS
     from tests.conftest import ROOT
 
-    widget = (ROOT / "overrides" / "partials" / "feedback.html").read_text(encoding="utf-8")
+    widget = (ROOT / "overrides" / "partials" / "tideway-feedback.html").read_text(encoding="utf-8")
     english = widget[: widget.index('"reason.other"') + 100]
     labels = dict(re.findall(r'"reason\.([a-z_]+)": "([^"]+)"', english))
     assert REASON_LABELS == labels

@@ -197,3 +197,22 @@ def test_a_site_without_reference_markers_builds_without_the_api(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"the build loaded {done.stdout.strip()}"
     assert (tmp_path / "site" / manifest_module.MANIFEST_NAME).is_file()
+
+
+def test_stamps_keep_quotes_and_ampersands_in_a_title_and_an_owner(plain_site):
+    """The page stamps are attributes: a title such as `Use "mike" & a < b` comes back whole
+    from the built HTML (the `manifest` command reads them), not cut at its quote, and the
+    plugin's manifest has the same text, not MkDocs' HTML of it (`&amp;`)."""
+    title, owner = 'Use "mike" & a < b', 'docs "core" team'
+    (plain_site / "docs" / "new.md").write_text(
+        f"---\nowner: '{owner}'\nreviewed: 2020-01-02\n---\n# {title}\n\n## Details\n\nText.\n"
+    )
+    done = mkdocs_build(plain_site)
+    assert done.returncode == 0, done.stderr
+    built = (plain_site / "site" / "new" / "index.html").read_text()
+    assert '<meta name="tideway:title" content="Use &#34;mike&#34; &amp; a &lt; b">' in built
+    site = plain_site / "site"
+    derived = {p["url"]: p for p in manifest_module.manifest_from_site(site)["pages"]}
+    assert derived["new/"]["title"] == title and derived["new/"]["owner"] == owner
+    written = json.loads((site / "feedback-manifest.json").read_text())
+    assert {p["url"]: p["title"] for p in written["pages"]}["new/"] == title

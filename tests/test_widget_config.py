@@ -20,7 +20,7 @@ from tests import services
 from tests.conftest import ROOT
 
 THEME = ROOT / "tideway_site" / "theme"
-PARTIAL = THEME / "partials" / "feedback.html"
+PARTIAL = THEME / "partials" / "tideway-feedback.html"
 ASSETS = THEME / "assets" / "tideway"
 TOOLS = ROOT / "tests" / "js"
 API_REASONS = {1: set(DEFAULT_REASONS_HELPFUL), 0: set(DEFAULT_REASONS_NOT_HELPFUL)}

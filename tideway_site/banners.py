@@ -45,7 +45,9 @@ def _banner_template() -> jinja2.Template:
 # Runs on every page (and again after each instant navigation): points the banner link to
 # the same page in the latest release when that page exists there, and makes the version
 # selector keep the page. Both read feedback-manifest.json of the target version.
-VERSIONS_SCRIPT = "<script>\n" + (THEME / VERSIONS_ASSET).read_text(encoding="utf-8") + "</script>"
+@functools.cache
+def versions_script() -> str:
+    return "<script>\n" + (THEME / VERSIONS_ASSET).read_text(encoding="utf-8") + "</script>"
 
 
 def banner_html(version: str, dev: bool, default_alias: str, page_url: str) -> str:
@@ -91,7 +93,7 @@ def inject(output: str, version: str, dev: bool, default_alias: str, page_url: s
             output[: match.end(1)],
             banner,
             output[match.start(2) : body_end],
-            VERSIONS_SCRIPT,
+            versions_script(),
             output[body_end:],
         )
     )

@@ -26,46 +26,14 @@ from urllib.parse import unquote, urlsplit
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import ConfigurationError, MkDocsException
 
+from .gate_settings import GATES, GateSettings
 from .htmlpage import built_pages, read_page
 from .manifest import MANIFEST_NAME
-from .owners import Patterns
 
 # A command block marked as tested: `<!-- tested: CONTEXT -->` right above a ```bash fence.
 # tests/test_docs.py runs every such block and records it in the ledger this gate reads.
 TESTED_BLOCK = re.compile(r"<!-- tested: ([a-z-]+) -->\n```bash\n(.*?)```", re.S)
 DEFAULT_LEDGER = Path("var/tested-commands.json")
-# The gates by the names the plugin's `warn_only` option gives them, and as reports show them.
-GATES = {
-    "build": "strict build",
-    "links": "links and anchors",
-    "owners": "owners",
-    "freshness": "freshness",
-    "commands": "tested commands",
-}
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    """What the tideway plugin's options say about the gates."""
-
-    warn_only: frozenset[str] = frozenset()
-    exempt: Patterns = field(default_factory=Patterns)
-    freshness_days: int = 365
-    owners_file: str = ""  # absolute, as the plugin's schema resolves it; "" without one
-
-    @classmethod
-    def from_plugin_config(cls, config) -> GateSettings:
-        return cls(
-            frozenset(config.warn_only),
-            Patterns(config.exempt),
-            int(config.freshness_days),
-            config.owners_file or "",
-        )
-
-    def checks(self, src: str, generated: bool) -> bool:
-        """Whether the owners and freshness gates look at this page: not at one that another
-        plugin generated (it has no front matter to fix), nor one matching `exempt`."""
-        return not generated and not self.exempt.match(src)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import yaml
-
-from .htmlpage import built_pages, read_page
+from markupsafe import Markup
 
 MANIFEST_NAME = "feedback-manifest.json"
 MANIFEST_SCHEMA = 1
@@ -46,6 +45,12 @@ STOPWORDS = frozenset(
 )
 
 
+def page_title(title: str | None) -> str:
+    """A page's title as text: MkDocs gives it as HTML (`&amp;`, inline markup), the way
+    Jinja's `striptags` reads it (partials/tideway-head.html stamps the same)."""
+    return Markup(title).striptags() if title else ""
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -53,7 +58,10 @@ def content_hash(text: str) -> str:
 def page_terms(text: str) -> frozenset[str]:
     # A page's opening says what it is about; reading only that keeps the plugin's cost
     # flat however long the pages are.
-    words = Counter(w.strip("-_") for w in WORD.findall(text[:TERMS_TEXT].lower()))
+    # Counted as found, then trimmed: a page has far fewer distinct words than words.
+    words: Counter[str] = Counter()
+    for word, count in Counter(WORD.findall(text[:TERMS_TEXT].lower())).items():
+        words[word.strip("-_")] += count
     return frozenset(w for w, _ in words.most_common(TERMS_PER_PAGE + 20) if w not in STOPWORDS)
 
 
@@ -177,6 +185,9 @@ def page_sources(pages: list[dict], docs_dir: Path | None) -> dict[str, str]:
 
 def manifest_from_site(site_dir: Path, version: str | None = None, docs_dir=None) -> dict:
     """Derive a version's manifest from its built HTML (the `manifest` command)."""
+    # Imported here: the plugin, which every build loads, never reads built HTML.
+    from .htmlpage import built_pages, read_page
+
     pages, terms = [], {}
     versions_seen = set()
     for url, path in built_pages(site_dir):

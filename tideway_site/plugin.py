@@ -22,7 +22,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 
 from . import banners, history, manifest, widget
-from .gates import GATES, GateSettings
+from .gate_settings import GATES, GateSettings
 from .owners import OwnersFile, OwnersFileError, read_owners
 
 # Messages read "tideway: ...", the name the writer's mkdocs.yml knows the plugin by.
@@ -200,7 +200,10 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             # Front matter `priority:` (high, normal, low or a number): triage weighs by it.
             "priority": page.meta.get("priority"),
         }
-        self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
+        if self.widget_wanted:  # related pages are for the widget's thank-you only
+            self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
+        if "<!-- tideway:" not in markdown:  # most pages: a plain search, not the regex
+            return markdown
         return REFERENCE_MARKER.sub(lambda m: self._reference(m, src), markdown)
 
     def _reference(self, marker: re.Match, src: str) -> str:
@@ -226,7 +229,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         entry = {
             "url": page.url,
             "src": page.file.src_uri,
-            "title": page.title or "",
+            "title": manifest.page_title(page.title),
             "owner": stamp.get("owner", ""),
             "reviewed": stamp.get("reviewed", ""),
             "commit": stamp.get("commit", ""),
