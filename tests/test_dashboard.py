@@ -734,3 +734,17 @@ def test_a_refused_fix_link_keeps_what_was_typed_and_says_why_beside_it(
         assert db.get(Task, task).state == "in_progress"
     # A refusal about no field of the form is flashed at the top, as before.
     assert "http(s) URL" not in client.get(f"/dashboard/tasks/{task}").text
+
+
+def test_an_unknown_name_is_checked_against_a_hash_of_the_current_method():
+    """Sign-in checks a password for an unknown name against a written-out hash, so that it
+    costs what a real account's check costs: the same method and parameters as a hash made
+    now, and a check of it that fails."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from feedback_api.dashboard.auth import DUMMY_HASH
+
+    method = DUMMY_HASH.split("$", 1)[0]
+    assert method == generate_password_hash("x").split("$", 1)[0]
+    assert check_password_hash(DUMMY_HASH, "not-a-password")
+    assert not check_password_hash(DUMMY_HASH, "a guess")
