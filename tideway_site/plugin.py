@@ -32,7 +32,8 @@ log = get_plugin_logger("tideway")
 # plugin's options are one; installed packages add theirs as entry points of the group below
 # (the feedback API adds its settings, OpenAPI and triage references), loaded only when a
 # page names one, so a site without markers never imports them.
-REFERENCE_MARKER = re.compile(r"<!-- tideway:([a-z0-9-]+) -->")
+REFERENCE_START = "<!-- tideway:"
+REFERENCE_MARKER = re.compile(re.escape(REFERENCE_START) + r"([a-z0-9-]+) -->")
 REFERENCE_GROUP = "tideway.references"
 # How the publish command tells a build that its version is not released yet.
 DEV_ENV = "TIDEWAY_DOCS_DEV"
@@ -202,7 +203,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         }
         if self.widget_wanted:  # related pages are for the widget's thank-you only
             self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
-        if "<!-- tideway:" not in markdown:  # most pages: a plain search, not the regex
+        if REFERENCE_START not in markdown:  # most pages: a plain search, not the regex
             return markdown
         return REFERENCE_MARKER.sub(lambda m: self._reference(m, src), markdown)
 
