@@ -167,3 +167,33 @@ def test_ctrl_c_stops_every_process_at_once_and_quietly(published_site, sqlite_u
     assert "SIGKILL" not in out, out
     psutil.wait_procs(children, timeout=10)
     assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_workers_boot_stops_them_at_once(published_site, sqlite_url):
+    """A Ctrl-C as soon as a worker is forked, while it still patches and loads the app:
+    before, the signal was lost in the worker and the master SIGKILLed it after 5 s."""
+    server = LiveServer(
+        {"TIDEWAY_DATABASE_URL": sqlite_url, "TIDEWAY_SITE_DIR": str(published_site.site_dir)}
+    )
+    settings = load_settings(port=server.port, workers=server.workers)
+    server.proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *gunicorn_args(settings)],
+        env=server.env, cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines = []
+    try:
+        for line in server.proc.stdout:
+            lines.append(line)
+            if "Booting worker" in line:
+                break
+        started = time.monotonic()
+        os.killpg(server.proc.pid, signal.SIGINT)
+        out = "".join(lines) + server.proc.communicate(timeout=30)[0]
+        took = time.monotonic() - started
+    finally:
+        if server.proc.poll() is None:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+    assert "SIGKILL" not in out and "Traceback" not in out, out
+    assert took < 4, out

@@ -115,6 +115,23 @@ def post_fork(server, worker) -> None:
 
     worker.handle_quit = quit_once  # what the worker's init_signals() installs
 
+    # Until init_signals() the worker still has the master's handlers, which only queue the
+    # signal for a master loop the worker never runs: a Ctrl-C while it was booting (the
+    # gevent worker patches the standard library first) was lost, and the master SIGKILLed
+    # the worker after the graceful timeout. Remembered here, acted on in post_worker_init.
+    def asked_to_stop(_sig, _frame) -> None:
+        worker.tideway_stop_asked = True
+
+    worker.tideway_stop_asked = False
+    for name in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(name, asked_to_stop)
+
+
+def post_worker_init(worker) -> None:
+    """A worker asked to stop while it booted leaves now, before serving anything."""
+    if getattr(worker, "tideway_stop_asked", False):
+        sys.exit(0)
+
 
 def _is_gevent(worker) -> bool:
     return type(worker).__module__ == "gunicorn.workers.ggevent"
