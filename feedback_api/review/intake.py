@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from feedback_api.ingest.catalog import CatalogUnavailable, SiteCatalog
 from feedback_api.store.models import Feedback, Task, User
 from feedback_api.store.prepared import Prepared
-from feedback_api.store.writer import claim
+from feedback_api.store.writer import claim, padded
 
 from . import notify, page_readers, rollups
 from .accounts import routing_members
@@ -469,8 +469,9 @@ def _add_feedback(ctx: IntakeContext, conn: Connection, task_id: int, group: Tri
     counts = {"task": task_id, "submissions": len(ids), "now": group.now}
     counts |= {f"client_{i}": client for i, client in enumerate(clients)}
     _count_on_task(len(clients)).execute(conn, counts)
-    moves = {"task": task_id} | {f"id_{i}": id_ for i, id_ in enumerate(ids)}
-    _move_to_task(len(ids)).execute(conn, moves)
+    # Padded to a size compiled before (store/writer.py: padded); the repeated id moves once.
+    moves = {"task": task_id} | {f"id_{i}": id_ for i, id_ in enumerate(padded(ids))}
+    _move_to_task(len(moves) - 1).execute(conn, moves)
     log_event(
         conn,
         task_id,
