@@ -134,6 +134,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--keep", type=Path, default=None, help="copy the py-spy output here")
+    parser.add_argument(
+        "--tool", choices=["py-spy", "strace", "perf"], default="py-spy",
+        help="strace: count the writer's system calls (slows it: counts, not times); perf: "
+        "where its native CPU goes (SQLite's C code, the kernel)",
+    )  # fmt: skip
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     tmp = Path(tempfile.mkdtemp(prefix="tideway-profile-"))
@@ -166,35 +171,48 @@ def main() -> int:
                 engine = create_engine(url)
                 with engine.connect() as conn:
                     before = conn.execute(text("select count(*) from feedback")).scalar_one()
-                spies = {
-                    name: subprocess.Popen(
-                        [
-                            spy,
-                            "record",
-                            "--pid",
-                            str(p.pid),
-                            "--format",
-                            "raw",
-                            "--rate",
-                            str(RATE),
-                            "--duration",
-                            str(args.seconds),
-                            "--output",
-                            str(tmp / f"{name}.txt"),
-                            "--nonblocking",
-                            "--gil",
-                        ],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
+                spies = {}
+                if args.tool == "py-spy":
+                    spies = {
+                        name: subprocess.Popen(
+                            [
+                                spy,
+                                "record",
+                                "--pid",
+                                str(p.pid),
+                                "--format",
+                                "raw",
+                                "--rate",
+                                str(RATE),
+                                "--duration",
+                                str(args.seconds),
+                                "--output",
+                                str(tmp / f"{name}.txt"),
+                                "--nonblocking",
+                                "--gil",
+                            ],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        )  # fmt: skip
+                        for name, p in (("writer", writer), ("worker", worker))
+                    }
+                elif args.tool == "strace":
+                    spies["strace"] = subprocess.Popen(
+                        ["timeout", "-s", "INT", str(args.seconds), "strace", "-c", "-f", "-p",
+                         str(writer.pid), "-o", str(tmp / "strace.txt")],
                     )  # fmt: skip
-                    for name, p in (("writer", writer), ("worker", worker))
-                }
+                else:
+                    spies["perf"] = subprocess.Popen(
+                        ["perf", "record", "-q", "-g", "-p", str(writer.pid), "-o",
+                         str(tmp / "perf.data"), "--", "sleep", str(args.seconds)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
                 cpu_before = {"writer": cpu(writer), "worker": cpu(worker)}
                 started = time.monotonic()
                 result = wrk(port, args.seconds, args.connections, LUA)
                 elapsed = time.monotonic() - started
                 for s in spies.values():
-                    s.wait(timeout=60)
+                    s.wait(timeout=120)
                 time.sleep(0.6)  # the last routing batch
                 split = {name: [a - b for a, b in zip(cpu(p), cpu_before[name], strict=True)]
                          for name, p in (("writer", writer), ("worker", worker))}  # fmt: skip
@@ -212,6 +230,24 @@ def main() -> int:
         print(f"{args.store}, {args.connections} connections, {elapsed:.1f} s: "
               f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms, {rows} rows stored "
               f"({unrouted} unrouted at the end)")  # fmt: skip
+        if args.tool == "strace":
+            print((tmp / "strace.txt").read_text())
+            print(f"rows: {rows}")
+            return 0
+        if args.tool == "perf":
+            report = subprocess.run(
+                ["perf", "report", "-i", str(tmp / "perf.data"), "--no-children", "--sort",
+                 "dso", "--stdio", "-g", "none"],
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            print(report)
+            symbols = subprocess.run(
+                ["perf", "report", "-i", str(tmp / "perf.data"), "--no-children", "--sort",
+                 "dso,symbol", "--stdio", "-g", "none"],
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+            print("\n".join(symbols.splitlines()[:60]))
+            return 0
         for name, parts in (("writer", WRITER_PARTS), ("worker", WORKER_PARTS)):
             counts, total = parts_of(tmp / f"{name}.txt", parts)
             # Only the thread holding the interpreter lock is sampled (--gil): Python's own

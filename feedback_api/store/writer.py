@@ -286,6 +286,13 @@ class GroupCommitter:
         """Keep one connection for every batch (for a single-threaded caller, the writer
         process): a checkout and a reset per batch cost more than a small batch's insert."""
         self._held = self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            # A statement that changes many rows inside a transaction keeps a statement
+            # journal (to undo itself alone), written to a temporary file once past 64 KiB:
+            # a routing batch's UPDATEs made, opened, wrote and unlinked a file each. Here
+            # they stay in memory (a routing batch's pages at most: ROUTE_BATCH rows).
+            self._held.exec_driver_sql("PRAGMA temp_store=MEMORY")
+            self._held.commit()
 
     def held_connection(self) -> Connection:
         if self._held is None:
