@@ -20,6 +20,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from feedback_api import create_app
 from feedback_api.store import make_engine
@@ -110,6 +111,32 @@ def test_concurrent_submissions_share_commits_and_each_gets_its_id(store_url, so
     assert stored(store_url) == {r["idempotency_key"]: i for r, i in zip(rows, ids, strict=True)}
     assert sum(batches.sizes[:-1]) == 200 and max(batches.sizes) > 1  # grouped, none lost
     assert not os.path.exists(socket_path)  # a socket file is removed on the way out
+
+
+def test_every_field_of_a_submission_reaches_the_store_unchanged(sqlite_url, socket_path):
+    """The frame between worker and writer (a tuple, times in microseconds) loses nothing:
+    the stored row reads back as the worker's row, to the microsecond and in UTC."""
+    engine = make_engine(sqlite_url)
+    server, thread = serve_in_thread(socket_path, GroupCommitter(engine, Feedback.__table__))
+    full = row() | {
+        "rating": 0, "comment": "Step 3 fails — «é»", "reasons": ["inaccurate", "outdated"],
+        "selection": "pip install", "anchor": "step-3", "email": "r@example.org",
+        "notify": True, "locale": "fr-CA",
+        "created_at": datetime(2026, 3, 1, 23, 59, 59, 999_999, tzinfo=UTC),
+        "amended_at": datetime(2026, 3, 2, 0, 0, 0, 1, tzinfo=UTC),
+    }  # fmt: skip
+    try:
+        stored_id, _task = WriterClient(socket_path, local=None).insert(full)
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+    try:
+        with Session(engine) as session:
+            back = session.get(Feedback, stored_id)
+            assert {name: getattr(back, name) for name in full} == full
+            assert back.routed  # a graceful stop routes what it committed
+    finally:
+        engine.dispose()
 
 
 def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
