@@ -135,8 +135,9 @@ def main() -> int:
     parser.add_argument("--code", type=Path, default=ROOT)
     parser.add_argument("--keep", type=Path, default=None, help="copy the py-spy output here")
     parser.add_argument(
-        "--tool", choices=["py-spy", "strace", "perf"], default="py-spy",
-        help="strace: count the writer's system calls (slows it: counts, not times); perf: "
+        "--tool", choices=["py-spy", "strace", "perf", "none"], default="py-spy",
+        help="none: only the CPU per row of the writer and a worker; strace: count the "
+        "writer's system calls (slows it: counts, not times); perf: "
         "where its native CPU goes (SQLite's C code, the kernel)",
     )  # fmt: skip
     args = parser.parse_args()
@@ -230,6 +231,12 @@ def main() -> int:
         print(f"{args.store}, {args.connections} connections, {elapsed:.1f} s: "
               f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms, {rows} rows stored "
               f"({unrouted} unrouted at the end)")  # fmt: skip
+        if args.tool == "none":
+            for name, (user, system) in split.items():
+                per = rows if name == "writer" else rows / 2
+                print(f"{name}: {(user + system) / per * 1e6:.1f} us CPU per row (user "
+                      f"{user / per * 1e6:.1f}, system {system / per * 1e6:.1f})")  # fmt: skip
+            return 0
         if args.tool == "strace":
             print((tmp / "strace.txt").read_text())
             print(f"rows: {rows}")

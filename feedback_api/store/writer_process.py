@@ -51,6 +51,10 @@ RETRY_AFTER_FAILURE = 1.0  # seconds a worker commits itself before trying the w
 ROUTE_BATCH = 1024  # rows routed in one transaction at most
 ROUTE_DELAY = 0.25  # seconds a committed row waits for its routing at most
 RETRY_ROUTING = 5.0  # seconds before rows whose routing failed are looked for again
+# When fewer submissions arrived than the last batch held, more are on their way: waiting
+# this long for them (once) shares one commit, its fsync and its WAL pages among more rows.
+# A lone request (a batch of one before it) never waits.
+GATHER = 0.0005  # seconds
 
 
 def _address(path: str) -> str:
@@ -237,15 +241,12 @@ class WriterServer:
         if self._router is not None:
             self._router.start()
         try:
+            last = 0
             while not self._stopping:
-                waiting: list[tuple[_Peer, dict]] = []
-                for key, _events in self._selector.select(timeout=self._idle_wait()):
-                    if key.data is None:
-                        self._accept()
-                    elif key.data is _WAKE:
-                        continue  # the loop's condition sees why
-                    else:
-                        waiting.extend(self._read(key.data))
+                waiting = self._collect(self._idle_wait())
+                if waiting and last > 1 and len(waiting) < last:
+                    waiting += self._collect(GATHER)
+                last = len(waiting)
                 # Everything that arrived during the last commit was read above: one batch.
                 for start in range(0, len(waiting), self.max_batch):
                     self._commit(waiting[start : start + self.max_batch])
@@ -260,6 +261,17 @@ class WriterServer:
                     self._router.stop()
             finally:
                 self._close()
+
+    def _collect(self, timeout: float) -> list[tuple[_Peer, dict]]:
+        waiting: list[tuple[_Peer, dict]] = []
+        for key, _events in self._selector.select(timeout=timeout):
+            if key.data is None:
+                self._accept()
+            elif key.data is _WAKE:
+                continue  # the loop's condition sees why
+            else:
+                waiting.extend(self._read(key.data))
+        return waiting
 
     def _idle_wait(self) -> float:
         """How long to wait for submissions: until the oldest unrouted row is due."""
