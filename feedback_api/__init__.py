@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import click
 from flask import Flask, jsonify
 
-from .config import load_settings, resolve_secret
+from .config import ConfigError, load_settings, resolve_secret
 from .http import headers
 from .http.body import MAX_BODY, behind_proxies, refuse_late_body
 from .http.errors import register_error_handlers
@@ -22,7 +23,13 @@ from .store.writer_process import WriterClient
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (environment, then `test_config` on top), store, blueprints."""
-    settings = load_settings(**(test_config or {}))
+    try:
+        settings = load_settings(**(test_config or {}))
+    except ConfigError as exc:
+        if click.get_current_context(silent=True) is not None:
+            # A `flask` command: click prints the message (exit status 1), not a traceback.
+            raise click.ClickException(str(exc)) from None
+        raise
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["SECRET"] = resolve_secret(settings)
