@@ -9,12 +9,15 @@ checked on a real gunicorn server and in Chromium.
 from __future__ import annotations
 
 import http.client
+import json
 import re
+import socket
 import urllib.error
 import urllib.request
 
 import pytest
 
+from feedback_api.http.errors import ERROR_CODES
 from tests.test_dashboard import PASSWORD, add_user, csrf_of
 
 EVIL_TOKEN = "javascript:alert(document.domain)"
@@ -189,3 +192,43 @@ def test_the_docs_csp_lets_material_work_and_reports_no_violation(
     page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
     assert page.evaluate("window.__csp") == []
     context.close()
+
+
+def raw_answer(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """What the server answers to bytes no HTTP client would send."""
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, dict(answer.headers), answer.read()
+
+
+MALFORMED = {
+    "request line too long": (b"GET /" + b"<script>" * 600 + b" HTTP/1.1\r\n\r\n", 414),
+    "too many header fields": (
+        b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(120)) + b"\r\n",
+        431,
+    ),
+    "not a request line": (b"<script>alert(1)</script>\r\n\r\n", 400),
+    "bad header name": (b"GET / HTTP/1.1\r\nBad<Header>: 1\r\n\r\n", 400),
+    "unknown transfer coding": (
+        b"POST /api/v1/feedback HTTP/1.1\r\nTransfer-Encoding: br\r\n\r\n",
+        501,
+    ),
+}
+
+
+@pytest.mark.parametrize("what", MALFORMED)
+def test_requests_the_http_server_refuses_get_the_error_shape_and_headers(live_server, what):
+    # gunicorn answers these before the app: they got its bare HTML page, without headers.
+    request, status = MALFORMED[what]
+    got, headers, body = raw_answer(live_server.url, request)
+    assert got == status
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Connection"] == "close"
+    error = json.loads(body)["error"]
+    assert ERROR_CODES[error["code"]][0] == status and error["message"]
+    assert b"script" not in body  # the stranger's bytes are not echoed
+    _no_framing(headers)
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")

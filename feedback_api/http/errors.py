@@ -33,6 +33,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
         "The body did not arrive within `TIDEWAY_BODY_TIMEOUT_SECONDS`; nothing of it was kept.",
     ),
     "payload_too_large": (413, "The body is larger than 16 KiB; it was not read."),
+    "uri_too_long": (414, "The request line is longer than 4,094 bytes; it was not read."),
     "unsupported_media_type": (415, "The body is not `application/json`."),
     "validation_failed": (422, "A field is missing, unknown or invalid; `details` names each."),
     "unknown_version": (422, "The version is not a published version or alias."),
@@ -40,8 +41,14 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "illegal_transition": (409, "The task's state does not allow this action."),
     "task_conflict": (409, "The task changed meanwhile, or another task is open for its page."),
     "idempotency_key_reused": (422, "The key was already used for a different submission."),
+    "expectation_failed": (417, "The `Expect` header asks for more than `100-continue`."),
     "rate_limited": (429, "Too many submissions; retry after `Retry-After` seconds."),
+    "headers_too_large": (
+        431,
+        "More than 100 header fields, or one longer than 8,190 bytes; none was read.",
+    ),
     "internal_error": (500, "A fault on our side; the server log has the details."),
+    "not_implemented": (501, "The `Transfer-Encoding` is not one the server reads (`chunked`)."),
     "store_unavailable": (503, "The store is unreachable or busy; retry after `Retry-After`."),
     "site_unavailable": (503, "The published site's manifests cannot be read right now."),
 }

@@ -15,12 +15,16 @@ import signal
 import subprocess
 import sys
 
+from feedback_api.run import gunicorn_errors
 from feedback_api.store.writer_process import wait_until_listening
 
 # Set by `gunicorn_args(..., sweep=True)` through gunicorn's --env.
 SWEEP_FLAG = "TIDEWAY_SERVE_SWEEP"
 
 _children: list[subprocess.Popen] = []
+
+# Loaded as gunicorn's configuration, in the master: the workers it forks inherit this.
+gunicorn_errors.install()
 
 
 def when_ready(server) -> None:
