@@ -13,8 +13,12 @@ With `--feedback` both sites configure Material's feedback block (`extra.analyti
 as a site that adopts the widget does: plain Material then renders its own feedback form, and
 the plugin its widget, on every page.
 
-    .venv/bin/python bench/bench_build.py [--pages 300] [--rounds 7] [--feedback]
-        [--baseline-code DIR]
+With `--site DIR` the docs are a copy of a real site instead (DIR holds its mkdocs.yml, e.g.
+the vendored tests/sites/mkdocs-material): built as it is, and with `- tideway` added to its
+`plugins:` list, as the writer guide has a writer do.
+
+    .venv/bin/python bench/bench_build.py [--pages 300 | --site DIR] [--rounds 7]
+        [--feedback] [--baseline-code DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import logging
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,6 +91,47 @@ def make_docs(root: Path, pages: int, feedback: bool = False) -> None:
     for name, plugins in (("plain", "  - search"), ("tideway", "  - search\n  - tideway")):
         block = FEEDBACK if feedback else ""
         (root / f"{name}.yml").write_text(CONFIG.format(plugins=plugins, feedback=block))
+    commit_all(root)
+
+
+def copy_site(site: Path, root: Path, feedback: bool = False) -> int:
+    """A copy of the real site in `site` (its git history not kept: one commit, as
+    make_docs), configured as plain.yml and tideway.yml; the number of its Markdown pages."""
+    shutil.copytree(site, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git", "site"))
+    lines = (root / "mkdocs.yml").read_text(encoding="utf-8").splitlines()
+    if feedback and not any(line.strip() == "feedback:" for line in lines):
+        lines = with_feedback_block(lines)
+    (root / "plain.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if "plugins:" in lines:  # a block list: the plugin goes last, as in the writer guide
+        first = lines.index("plugins:") + 1
+        pad = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        end = first
+        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t-#"):
+            end += 1
+        while not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#"):
+            end -= 1  # blank lines and comments before the next key stay there
+        lines[end:end] = [f"{pad}- tideway"]
+    else:  # MkDocs' default list, search, and the plugin
+        lines += ["plugins:", "  - search", "  - tideway"]
+    (root / "tideway.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    commit_all(root)
+    return sum(1 for _ in (root / "docs").rglob("*.md"))
+
+
+def with_feedback_block(lines: list[str]) -> list[str]:
+    """`lines` of a block-style mkdocs.yml with FEEDBACK's block under `extra:`, beside an
+    analytics provider the site has."""
+    block = FEEDBACK.rstrip("\n").splitlines()  # "  analytics:", "    feedback:", ...
+    if "  analytics:" in lines:
+        at = lines.index("  analytics:") + 1
+        return lines[:at] + block[1:] + lines[at:]
+    if "extra:" in lines:
+        at = lines.index("extra:") + 1
+        return lines[:at] + block + lines[at:]
+    return [*lines, "extra:", *block]
+
+
+def commit_all(root: Path) -> None:
     git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@tideway.invalid"]
     subprocess.run(git + ["init", "-q"], cwd=root, check=True)
     subprocess.run(git + ["add", "-A"], cwd=root, check=True)
@@ -165,6 +211,9 @@ def events_seconds(root: Path, builds: int = 2) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument(
+        "--site", type=Path, help="a real site's directory (its mkdocs.yml) instead of --pages"
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument(
         "--feedback", action="store_true", help="both sites configure the feedback block"
@@ -175,13 +224,19 @@ def main() -> int:
         help="another checkout: its plugin is built too, in every round, and compared",
     )
     args = parser.parse_args()
+    if args.site:
+        args.site = args.site.resolve()  # before the run moves into its own directory
     code = {"plain": None, "tideway": None}
     if args.baseline_code:
         code["baseline"] = args.baseline_code.resolve()
     logging.getLogger("mkdocs").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="tideway-bench-") as tmp:
         root = Path(tmp)
-        make_docs(root, args.pages, args.feedback)
+        if args.site:
+            pages = copy_site(args.site, root, args.feedback)
+        else:
+            make_docs(root, args.pages, args.feedback)
+            pages = args.pages + 1
         os.chdir(root)
         for name in code:  # warm-up: the file system's caches
             timed_build(root, name, code[name])
@@ -196,7 +251,8 @@ def main() -> int:
     median = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
     wall = {k: min(w for _, w in v) for k, v in times.items()}
     block = ", feedback block on both" if args.feedback else ""
-    print(f"pages: {args.pages + 1}, rounds: {args.rounds}{block}")
+    site = f" ({args.site.name})" if args.site else ""
+    print(f"pages: {pages}{site}, rounds: {args.rounds}{block}")
     labels = {
         "plain": "plain Material    ",
         "tideway": "Material + tideway",

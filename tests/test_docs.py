@@ -177,3 +177,22 @@ def test_the_debian_packages_the_docs_name_are_those_make_test_installs():
         text = " ".join(path.read_text(encoding="utf-8").split())
         stated = text.split("Debian packages", 1)[1].split("when", 1)[0]
         assert set(re.findall(r"`([\w-]+)`", stated)) == set(installed), path
+
+
+def test_the_benchmark_commands_the_docs_show_exist_with_their_options():
+    # Figures are only worth what the command behind them: each one shown can be run again.
+    shown: dict[str, set[str]] = {}
+    for path in [*DOCS.rglob("*.md"), ROOT / "README.md"]:
+        for script, rest in re.findall(r"bench/(\w+\.py)([^`|\n]*)", path.read_text()):
+            shown.setdefault(script, set()).update(re.findall(r"(--[a-z][\w-]*)", rest))
+    assert {"bench_build.py", "bench_ingest.py", "bench_review.py"} <= set(shown)
+    for script, options in sorted(shown.items()):
+        assert (ROOT / "bench" / script).is_file(), f"bench/{script} is named but missing"
+        if not options:
+            continue
+        usage = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / script), "--help"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        ).stdout  # fmt: skip
+        missing = {option for option in options if option not in usage}
+        assert not missing, f"bench/{script} has no {sorted(missing)}"
