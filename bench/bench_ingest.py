@@ -67,6 +67,18 @@ def published_site(tmp: Path) -> Path:
     return site
 
 
+def server_env(site: Path) -> dict[str, str]:
+    """The settings every benchmarked server runs with: the published site, and limits no
+    load reaches (the load comes from one address)."""
+    return {
+        "TIDEWAY_SITE_DIR": str(site),
+        "TIDEWAY_SECRET_KEY": "bench-" + "s" * 40,
+        "TIDEWAY_RATE_LIMIT_CLIENT": "100000000/minute",
+        "TIDEWAY_RATE_LIMIT_PAGE": "100000000/minute",
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+
+
 def serve(app: str, env: dict[str, str], port: int, code: Path = ROOT) -> subprocess.Popen:
     args = gunicorn_args(load_settings(port=port))
     args[-1] = app
@@ -190,13 +202,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tideway-bench-"))
     try:
         site = published_site(tmp)
-        common = {
-            "TIDEWAY_SITE_DIR": str(site),
-            "TIDEWAY_SECRET_KEY": "bench-" + "s" * 40,
-            "TIDEWAY_RATE_LIMIT_CLIENT": "100000000/minute",
-            "TIDEWAY_RATE_LIMIT_PAGE": "100000000/minute",
-            "NO_MKDOCS_2_WARNING": "1",
-        }
+        common = server_env(site)
         sqlite_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
         upgrade(sqlite_url)
         noop = {**common, "TIDEWAY_WRITER_PROCESS": "false"}  # it has nothing to commit

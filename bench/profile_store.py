@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_ingest import LUA, published_site, serve, wrk  # noqa: E402
+from bench.bench_ingest import LUA, published_site, serve, server_env, wrk  # noqa: E402
 from feedback_api.store import upgrade  # noqa: E402
 from tests import services  # noqa: E402
 
@@ -144,14 +144,7 @@ def main() -> int:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     tmp = Path(tempfile.mkdtemp(prefix="tideway-profile-"))
     try:
-        site = published_site(tmp)
-        env = {
-            "TIDEWAY_SITE_DIR": str(site),
-            "TIDEWAY_SECRET_KEY": "bench-" + "s" * 40,
-            "TIDEWAY_RATE_LIMIT_CLIENT": "100000000/minute",
-            "TIDEWAY_RATE_LIMIT_PAGE": "100000000/minute",
-            "NO_MKDOCS_2_WARNING": "1",
-        }
+        env = server_env(published_site(tmp))
         with services.postgres_server() as pg:
             url = (
                 pg.create_database("profile")
