@@ -144,6 +144,20 @@ def require_chromium() -> None:
         unavailable(f"{CHROMIUM} is not installed (Debian package chromium)")
 
 
+def wait_in_page(page, expression: str, timeout: float = 10.0) -> None:
+    """Wait until the JavaScript `expression` is true in `page`.
+
+    Playwright's wait_for_function checks once, then polls inside the page with eval(),
+    which the product's CSP refuses (no 'unsafe-eval'): a condition not true at once failed
+    with an EvalError. page.evaluate runs from outside the page, where the CSP does not apply.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout} s: {expression}")
+        page.wait_for_timeout(50)
+
+
 def require_redis() -> str:
     path = shutil.which("redis-server")
     if not path:

@@ -401,9 +401,10 @@ def test_a_writer_adopts_the_widget_on_material_for_mkdocs_own_docs(
         assert "You are reading version 1.0, which is not the latest release." in (
             banner.inner_text()
         )
-        reader.wait_for_function(
+        services.wait_in_page(
+            reader,
             "document.querySelector('a[data-tideway-latest]').href"
-            ".endsWith('/latest/getting-started/')"
+            ".endsWith('/latest/getting-started/')",
         )
         assert "For updates follow" in reader.locator("[data-md-component=announce]").inner_text()
         form.wait_for(state="visible")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import services
 from tests.conftest import make_docs_repo, run_git
 from tideway_site import publish
 from tideway_site.versions import Plan, VersionSpec
@@ -130,8 +131,9 @@ def test_an_old_version_says_so_and_links_to_the_same_page_in_latest(
     slot = banner(page)
     assert "which is not the latest release" in slot.inner_text()
     link = slot.locator("a[data-tideway-latest]")
-    page.wait_for_function(
-        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/quickstart/')"
+    services.wait_in_page(
+        page,
+        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/quickstart/')",
     )
     page.screenshot(path=str(output_dir / "outdated-banner.png"))
     link.click()
@@ -167,8 +169,9 @@ def test_an_old_versions_banner_and_selector_follow_a_moved_page(page, three_ver
     banner(page)
     # latest's manifest lists the redirect (mkdocs-redirects' redirect_maps): the banner
     # leads to the page's new place, not to latest's home page.
-    page.wait_for_function(
-        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/guides/moved/')"
+    services.wait_in_page(
+        page,
+        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/guides/moved/')",
     )
     choose_version(page, "0.1")
     page.wait_for_url(f"{three_versions.url}/0.1/guides/moved/")

@@ -20,6 +20,7 @@ import pytest
 from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
 
+from tests import services
 from tests.test_widget import start_server, stop, view, wait_rows
 from tideway_site import plugin
 
@@ -184,8 +185,9 @@ def test_the_writers_old_version_has_the_selector_and_the_banner(offline, writer
     slot = page.locator("[data-md-component=outdated]")
     slot.wait_for(state="visible")
     assert "You are reading version 0.9, which is not the latest release." in slot.inner_text()
-    page.wait_for_function(
-        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/guide/setup/')"
+    services.wait_in_page(
+        page,
+        "document.querySelector('a[data-tideway-latest]').href.endsWith('/latest/guide/setup/')",
     )
     assert page.locator(".harbour-announce").is_visible()
     assert page.locator(".md-version__current").inner_text().strip() == "0.9"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests import services
 from tests.conftest import ROOT, LiveServer
 from tideway_site import manifest
 from tideway_site.htmlpage import read_page
@@ -138,9 +139,10 @@ def zensical_banner(browser, url: str, screenshot: Path | None = None) -> tuple[
         page.goto(url)
         slot = page.locator("[data-md-component=outdated]")
         slot.wait_for(state="visible")
-        page.wait_for_function(
+        services.wait_in_page(
+            page,
             "document.querySelector('[data-tideway-current]').textContent.trim() !== ''"
-            " && document.querySelector('a[data-tideway-latest]').href.includes('/latest/')"
+            " && document.querySelector('a[data-tideway-latest]').href.includes('/latest/')",
         )
         page.wait_for_timeout(300)  # the same-page lookup in latest's manifest
         if screenshot:
