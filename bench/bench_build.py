@@ -6,8 +6,9 @@ it with `mkdocs build`, alternating plain and plugin builds so that machine nois
 alike. The result is the ratio of the best CPU times of the build commands and their
 children (the plugin's import and its `git log` count): on a shared machine wall time swings
 with other people's work, CPU time less, and the best of several runs is the one least
-disturbed. Medians and best
-wall times are printed beside it. The budget is 1.03.
+disturbed. Medians and best wall times are printed beside it. The budget is 1.03. With
+`--instructions` each is also built once under callgrind, whose instruction counts the
+machine's load does not move (CPU time swings by a tenth between rounds on a shared machine).
 
 With `--feedback` both sites configure Material's feedback block (`extra.analytics.feedback`),
 as a site that adopts the widget does: plain Material then renders its own feedback form, and
@@ -18,7 +19,7 @@ the vendored tests/sites/mkdocs-material): built as it is, and with `- tideway` 
 `plugins:` list, as the writer guide has a writer do.
 
     .venv/bin/python bench/bench_build.py [--pages 300 | --site DIR] [--rounds 7]
-        [--feedback] [--baseline-code DIR]
+        [--feedback] [--baseline-code DIR] [--instructions]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import logging
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -155,7 +157,8 @@ def time_the_plugins_events() -> None:
 
         return run
 
-    for name in ("on_page_markdown", "on_page_context", "on_post_page", "on_post_build"):
+    events = ("on_env", "on_page_markdown", "on_page_context", "on_post_page", "on_post_build")
+    for name in events:
         setattr(TidewayPlugin, name, timed(getattr(TidewayPlugin, name)))
     on_config = TidewayPlugin.on_config
 
@@ -198,6 +201,35 @@ def timed_build(root: Path, name: str, code: Path | None = None) -> tuple[float,
     return cpu_seconds() - cpu, time.perf_counter() - wall
 
 
+def instructions(root: Path, code: dict[str, Path | None]) -> dict[str, int]:
+    """Instructions of one build of each, counted by callgrind (and of its children: the
+    plugin's `git log`). Unlike CPU time they do not change with the machine's other work,
+    so a difference of 1 % shows; the builds run side by side (each 50 times slower)."""
+    runs = {}
+    for name, checkout in code.items():
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same sets' order in every run
+        if checkout:
+            env["PYTHONPATH"] = str(checkout)
+        config = "tideway" if checkout else name
+        runs[name] = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+             "--trace-children=yes", sys.executable, "-m", "mkdocs", "build", "-q",
+             "-f", f"{config}.yml", "-d", f"site-cg-{name}"],
+            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    counts = {}
+    for name, proc in runs.items():
+        _, err = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"the {name} build failed under callgrind:\n{err[-2000:]}")
+        # One "I refs:" line per process (the build, then each child): all count.
+        counts[name] = sum(int(n.replace(",", "")) for n in INSTRUCTIONS.findall(err))
+    return counts
+
+
+INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
 def events_seconds(root: Path, builds: int = 2) -> float:
     """CPU seconds inside the plugin's own events per build (best of `builds`, in this
     process, after a warm-up build)."""
@@ -223,6 +255,12 @@ def main() -> int:
         type=Path,
         help="another checkout: its plugin is built too, in every round, and compared",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each build's instructions once under valgrind (callgrind): a "
+        "figure that the machine's load does not move; minutes for a few hundred pages",
+    )
     args = parser.parse_args()
     if args.site:
         args.site = args.site.resolve()  # before the run moves into its own directory
@@ -247,6 +285,7 @@ def main() -> int:
             for name in order:
                 times[name].append(timed_build(root, name, code[name]))
         in_hooks = events_seconds(root)
+        counted = instructions(root, code) if args.instructions else {}
     cpu = {k: min(c for c, _ in v) for k, v in times.items()}
     median = {k: statistics.median(c for c, _ in v) for k, v in times.items()}
     wall = {k: min(w for _, w in v) for k, v in times.items()}
@@ -277,6 +316,12 @@ def main() -> int:
             f"median {median['tideway'] / median['baseline']:.3f}; baseline/plain: CPU best "
             f"{cpu['baseline'] / cpu['plain']:.3f}, median "
             f"{median['baseline'] / median['plain']:.3f}"
+        )
+    if counted:
+        shown = ", ".join(f"{name} {n / 1e6:,.0f} M" for name, n in counted.items())
+        print(
+            f"instructions, one build each: {shown}; ratio tideway/plain "
+            f"{counted['tideway'] / counted['plain']:.3f}"
         )
     print(
         f"time in the plugin's own events: {in_hooks:.3f} s per build, "
