@@ -53,8 +53,9 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "site_unavailable": (503, "The published site's manifests cannot be read right now."),
 }
 
-# Werkzeug's exception names become codes: NotFound -> not_found.
-_HTTP_CODES = {
+# A status's code, for werkzeug's errors (NotFound -> not_found) and for the requests the
+# HTTP server refuses before the app (run/gunicorn_errors.py).
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -63,10 +64,14 @@ _HTTP_CODES = {
     408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     422: "unprocessable",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "store_unavailable",
 }
 
@@ -133,7 +138,7 @@ HTTP_MESSAGES = {
 
 def http_error(status: int) -> APIError:
     """A werkzeug error answered as the API answers it (`408` for a body too late)."""
-    return APIError(status, _HTTP_CODES[status], HTTP_MESSAGES[status])
+    return APIError(status, HTTP_CODES[status], HTTP_MESSAGES[status])
 
 
 def _wants_json() -> bool:
@@ -196,7 +201,7 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if status == 405 and exc.get_response().headers.get("Allow"):
             headers["Allow"] = exc.get_response().headers["Allow"]
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, None, headers)
+        return error_response(status, HTTP_CODES.get(status, "http_error"), message, None, headers)
 
     @app.errorhandler(OperationalError)
     def _store_unavailable(exc: OperationalError):

@@ -12,25 +12,17 @@ from __future__ import annotations
 
 import gunicorn.util
 
-# gunicorn's statuses for what it refuses (gunicorn/workers/base.py: handle_error).
-CODES = {
-    400: "bad_request",
-    403: "forbidden",
-    414: "uri_too_long",
-    417: "expectation_failed",
-    431: "headers_too_large",
-    500: "internal_error",
-    501: "not_implemented",
-}
-
 
 def write_error(sock, status: int, reason: str, _message: str) -> None:
     """gunicorn.util.write_error's replacement; gunicorn's message (which quotes the
     request) is not sent."""
-    from feedback_api.http.errors import ERROR_CODES, error_body
+    from feedback_api.http.errors import ERROR_CODES, HTTP_CODES, error_body
     from feedback_api.http.headers import API
 
-    code = CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    # gunicorn's statuses (gunicorn/workers/base.py: handle_error) each have their code.
+    code = HTTP_CODES.get(status)
+    if code not in ERROR_CODES:
+        code = "bad_request" if status < 500 else "internal_error"
     body = error_body(code, ERROR_CODES[code][1])
     head = [
         f"HTTP/1.1 {status} {reason}",
