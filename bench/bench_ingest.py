@@ -91,6 +91,15 @@ def serve(app: str, env: dict[str, str], port: int, code: Path = ROOT) -> subpro
     return proc
 
 
+def upgrade_in(url: str, code: Path) -> None:
+    """The schema of another checkout's migrations, as its own `upgrade` makes it."""
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from feedback_api.store import upgrade; "
+         "upgrade(sys.argv[1])", url],
+        cwd=code, env={**os.environ, "PYTHONPATH": str(code)}, check=True,
+    )  # fmt: skip
+
+
 def wait_for_workers(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     """Until a worker answers: the master listens (and queues connections) before its
     workers, and the writer process before them, have started; a run that began then
@@ -225,6 +234,17 @@ def main() -> int:
             pg_url = pg.create_database("bench")
             upgrade(pg_url)
             stores = {"sqlite": ("SQLite", sqlite_url), "postgres": ("PostgreSQL", pg_url)}
+            # The baseline's ingest stores into databases of its own: rows that one checkout
+            # left unrouted (or stored in another shape) would otherwise load the other's.
+            baseline_stores = {}
+            if args.baseline_code:
+                baseline_sqlite = f"sqlite:///{tmp / 'baseline.sqlite3'}"
+                baseline_pg = pg.create_database("bench_baseline")
+                for url in (baseline_sqlite, baseline_pg):
+                    upgrade_in(url, args.baseline_code)
+                baseline_stores = {
+                    "sqlite": ("SQLite", baseline_sqlite), "postgres": ("PostgreSQL", baseline_pg)
+                }  # fmt: skip
             # Rounds interleave the servers, so that a burst of other work on the machine
             # lands on one sample of each rather than on all of one; medians are compared.
             for n in range(1, args.rounds + 1):
@@ -245,7 +265,7 @@ def main() -> int:
                         ))  # fmt: skip
                     for store in stores_run:
                         name, _, baseline = store.partition("@")
-                        label, url = stores[name]
+                        label, url = (baseline_stores if baseline else stores)[name]
                         runs[store, c].append(measure(
                             f"ingest{' (baseline)' if baseline else ''}, {label}, {c} conn, "
                             f"round {n}", "feedback_api.wsgi:application",
