@@ -16,7 +16,9 @@ the plugin its widget, on every page.
 
 With `--site DIR` the docs are a copy of a real site instead (DIR holds its mkdocs.yml, e.g.
 the vendored tests/sites/mkdocs-material): built as it is, and with `- tideway` added to its
-`plugins:` list, as the writer guide has a writer do.
+`plugins:` list, as the writer guide has a writer do. When DIR is a git checkout's top it is
+cloned with its history, which the plugin reads (a real repository's years of commits cost
+more than one commit does).
 
     .venv/bin/python bench/bench_build.py [--pages 300 | --site DIR] [--rounds 7]
         [--feedback] [--baseline-code DIR] [--instructions]
@@ -97,9 +99,16 @@ def make_docs(root: Path, pages: int, feedback: bool = False) -> None:
 
 
 def copy_site(site: Path, root: Path, feedback: bool = False) -> int:
-    """A copy of the real site in `site` (its git history not kept: one commit, as
-    make_docs), configured as plain.yml and tideway.yml; the number of its Markdown pages."""
-    shutil.copytree(site, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git", "site"))
+    """A copy of the real site in `site`, configured as plain.yml and tideway.yml; the number
+    of its Markdown pages. A git checkout's top is cloned, history and all, as a writer's CI
+    checks it out to publish (the plugin reads the pages' last commits from it); any other
+    directory is copied and committed once, as make_docs."""
+    if (site / ".git").exists():
+        subprocess.run(["git", "clone", "-q", str(site), str(root)], check=True)
+    else:
+        ignore = shutil.ignore_patterns(".git", "site")
+        shutil.copytree(site, root, dirs_exist_ok=True, ignore=ignore)
+        commit_all(root)
     lines = (root / "mkdocs.yml").read_text(encoding="utf-8").splitlines()
     if feedback and not any(line.strip() == "feedback:" for line in lines):
         lines = with_feedback_block(lines)
@@ -116,7 +125,6 @@ def copy_site(site: Path, root: Path, feedback: bool = False) -> int:
     else:  # MkDocs' default list, search, and the plugin
         lines += ["plugins:", "  - search", "  - tideway"]
     (root / "tideway.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    commit_all(root)
     return sum(1 for _ in (root / "docs").rglob("*.md"))
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_docs_repo, run_git
+from tideway_site import history
 from tideway_site import manifest as manifest_module
 from tideway_site.htmlpage import read_page
 from tideway_site.plugin import OPTION_HELP, TidewayConfig
@@ -216,3 +217,57 @@ def test_stamps_keep_quotes_and_ampersands_in_a_title_and_an_owner(plain_site):
     assert derived["new/"]["title"] == title and derived["new/"]["owner"] == owner
     written = json.loads((site / "feedback-manifest.json").read_text())
     assert {p["url"]: p["title"] for p in written["pages"]}["new/"] == title
+
+
+@pytest.fixture
+def site_with_history(tmp_path) -> Path:
+    """A site whose pages were last changed years apart, one of them named in Chinese, with
+    newer commits on another page after them."""
+    docs = tmp_path / "docs"
+    (docs / "快速开始").mkdir(parents=True)
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: History\ntheme:\n  name: material\n  font: false\nplugins:\n  - tideway\n"
+    )
+    run_git(tmp_path, "init", "-q", "-b", "main")
+
+    def commit(path: str, text: str, date: str) -> str:
+        (docs / path).write_text(text, encoding="utf-8")
+        run_git(tmp_path, "add", "-A")
+        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        subprocess.run(
+            ["git", "-c", "user.name=W", "-c", "user.email=w@example.com", "commit", "-qm", path],
+            cwd=tmp_path, env=env, check=True,
+        )  # fmt: skip
+        return run_git(tmp_path, "rev-parse", "HEAD")
+
+    commit("快速开始/安装.md", "# 安装\n\n先安装。\n", "2021-03-04T10:00:00")
+    commit("old.md", "# Old\n\nUnchanged since.\n", "2022-05-06T10:00:00")
+    for n in range(5):
+        commit("index.md", f"# Home\n\nEdit {n}.\n", f"2026-11-0{n + 1}T10:00:00")
+    return tmp_path
+
+
+def test_every_page_gets_its_last_commit_however_old_and_whatever_its_name(site_with_history):
+    done = mkdocs_build(site_with_history)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((site_with_history / "site" / "feedback-manifest.json").read_text())
+    by_src = {p["src"]: p for p in doc["pages"]}
+    repo = site_with_history
+    for src, day in (("快速开始/安装.md", "2021-03-04"), ("old.md", "2022-05-06")):
+        assert by_src[src]["reviewed"] == day, src  # git quoted the name: never found
+        assert by_src[src]["commit"] == run_git(
+            repo, "log", "-1", "--format=%H", "--", f"docs/{src}"
+        )
+    assert by_src["index.md"]["reviewed"] == "2026-11-05"
+    html = (repo / "site" / "快速开始" / "安装" / "index.html").read_text(encoding="utf-8")
+    assert meta(html, "reviewed") == "2021-03-04"
+
+
+def test_the_history_is_read_back_only_as_far_as_the_pages_asked_about(site_with_history):
+    docs = site_with_history / "docs"
+    everything = history.last_changes(docs)
+    assert set(everything) == {"快速开始/安装.md", "old.md", "index.md"}
+    recent = history.last_changes(docs, ["index.md"])
+    assert set(recent) == {"index.md"} and recent["index.md"] == everything["index.md"]
+    assert history.last_changes(docs, ["old.md", "missing.md"]) == everything
+    assert history.last_changes(site_with_history.parent / "nowhere") is None

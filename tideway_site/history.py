@@ -1,15 +1,23 @@
 """What git knows about the docs: the last commit and date of every source file.
 
-One `git log` over the docs directory per build, parsed into a dict; a `git log` per page
-would cost more than the 3 % the plugin may add to a build.
+One `git log` over the docs directory per build, read as it comes and stopped once every
+page asked about has been seen; a `git log` per page would cost more than the 3 % the plugin
+may add to a build, and the whole history of a repository some years old (Material's: 2,486
+commits touch its docs) costs more than a percent of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+# A commit's header in the log (`%x01`), told apart from the file names (NUL-separated,
+# `-z`) by a byte no path starts with.
+HEADER = "\x01"
+CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -18,26 +26,58 @@ class LastChange:
     date: str  # YYYY-MM-DD, the committer date
 
 
-def last_changes(docs_dir: Path) -> dict[str, LastChange] | None:
-    """Map each file under `docs_dir` (path relative to it, `/`-separated) to its last change.
+def last_changes(
+    docs_dir: Path, wanted: Iterable[str] | None = None
+) -> dict[str, LastChange] | None:
+    """Map each file under `docs_dir` (path relative to it, `/`-separated) to its last change:
+    every file's, or, given `wanted`, at least those of its files that git has (the log stops
+    once it has seen them all).
 
-    None when `docs_dir` is not in a git checkout (or git is missing): the caller warns once.
+    None when `docs_dir` is not in a git checkout (or git is missing, or has no commit): the
+    caller warns once.
     """
     try:
         top = _git(docs_dir, "rev-parse", "--show-toplevel")
-        log = _git(docs_dir, "log", "--format=%x00%H %cs", "--name-only", "--no-renames", "--", ".")
+        # `-z`: names as they are (`docs/快速开始.md`), not quoted with octal escapes.
+        log = subprocess.Popen(
+            ["git", "log", "--format=%x01%H %cs", "-z", "--name-only", "--no-renames",
+             "--", "."],
+            cwd=docs_dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return None
     prefix = docs_dir.resolve().relative_to(Path(top).resolve()).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
+    missing = None if wanted is None else set(wanted)
     changes: dict[str, LastChange] = {}
-    for entry in log.split("\0")[1:]:
-        header, _, names = entry.partition("\n")
-        commit, _, date = header.partition(" ")
-        for name in names.splitlines():
-            if name.startswith(prefix):
-                # Newest first: the first time a file shows up is its last change.
-                changes.setdefault(name[len(prefix) :], LastChange(commit, date))
+    change = None
+    rest = b""
+    ended = False
+    with log:
+        while missing is None or missing:
+            chunk = log.stdout.read1(CHUNK)
+            if not chunk:
+                ended = True
+                break
+            *fields, rest = (rest + chunk).split(b"\0")
+            for field in fields:
+                text = field.decode("utf-8", "surrogateescape").lstrip("\n")
+                if text.startswith(HEADER):
+                    commit, _, date = text[1:].partition(" ")
+                    change = LastChange(commit, date)
+                elif text.startswith(prefix):
+                    # Newest first: the first time a file shows up is its last change.
+                    name = text[len(prefix) :]
+                    if name not in changes:
+                        changes[name] = change
+                        if missing is not None:
+                            missing.discard(name)
+                            if not missing:
+                                break
+        if not ended:
+            log.terminate()  # what it has not written yet is older than every page asked about
+    if ended and log.returncode:
+        return None  # a repository without a commit yet
     return changes
 
 

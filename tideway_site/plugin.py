@@ -139,13 +139,8 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.pages: list[dict] = []
         self.terms: dict[str, frozenset[str]] = {}
         self.references: dict[str, str] = {}
-        docs_dir = Path(config.docs_dir)
-        self.changes = history.last_changes(docs_dir)
+        self.changes = None
         self.today = dt.date.today().isoformat()
-        if self.changes is None:
-            log.info(
-                "%s is not in a git checkout: no commit stamps or review dates from git.", docs_dir
-            )
         # Templates read this from config.extra, which any theme that reads mkdocs.yml
         # (Material, Zensical) sees too; values set there by hand serve builders that run
         # no plugins, and the plugin's own win here.
@@ -161,6 +156,18 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         default = version.get("default") or "latest"
         self.default_alias = default[0] if isinstance(default, list) else default
         return config
+
+    def on_files(self, files, config):
+        # Once the pages are known: the history is read back only as far as their last
+        # changes (generated pages have none).
+        docs_dir = Path(config.docs_dir)
+        sources = [f.src_uri for f in files.documentation_pages() if not f.generated_by]
+        self.changes = history.last_changes(docs_dir, sources)
+        if self.changes is None:
+            log.info(
+                "%s is not in a git checkout: no commit stamps or review dates from git.", docs_dir
+            )
+        return files
 
     def _report(self, gate: str, message: str, *args) -> None:
         # A warn-only gate's problems are notes: a strict build does not stop on them.

@@ -158,10 +158,12 @@ def _complete(doc: dict, site: Site, settings: gates.GateSettings) -> None:
             owners = read_owners(Path(settings.owners_file))
         except OwnersFileError as exc:
             raise PublishError(f"tideway: owners_file: {exc}") from None
-    changes = history.last_changes(site.docs_dir)
+    made = {p["src"] for p in doc["pages"] if not (site.docs_dir / p["src"]).is_file()}
+    sources = [p["src"] for p in doc["pages"] if p["src"] not in made]
+    changes = history.last_changes(site.docs_dir, sources)
     today = dt.date.today().isoformat()
     for page in doc["pages"]:
-        generated = not (site.docs_dir / page["src"]).is_file()
+        generated = page["src"] in made
         meta = {"owner": page["owner"], "reviewed": page["reviewed"]}
         owner, reviewed, change = history.provenance(
             meta, page["src"], generated, owners, changes, today
