@@ -139,17 +139,55 @@ def test_every_field_of_a_submission_reaches_the_store_unchanged(sqlite_url, soc
         engine.dispose()
 
 
+def unrouted(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM feedback WHERE NOT routed")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_a_backlog_left_unrouted_holds_no_acknowledgement_while_it_is_routed(sqlite_url):
+    # 2,000 acknowledged rows that nobody routed (the routing failed for a while): the
+    # writer that starts routes them between its commits, a batch at a time.
+    engine = make_engine(sqlite_url)
+    left = GroupCommitter(engine, Feedback.__table__)
+    left.defer_routing = True
+    left.commit_rows([row() for _ in range(2000)])
+    assert unrouted(sqlite_url) == 2000
+    server, thread = serve_in_thread(f"@tideway-test-{uuid.uuid4().hex}", GroupCommitter(
+        engine, Feedback.__table__))  # fmt: skip
+    client = WriterClient(server.path, local=None)
+    try:
+        client.insert(row())  # answered, then the loop turns to the backlog
+        client.insert(row())
+        # Answered between two of the backlog's batches, not after all of them.
+        assert unrouted(sqlite_url) > 1000
+        deadline = time.monotonic() + 30
+        while unrouted(sqlite_url) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the loop goes on routing the rest with nothing to commit
+        assert unrouted(sqlite_url) == 0
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+        engine.dispose()
+
+
+class Failing:
+    """A store whose every commit fails; it routes between its commits, as SQLite does."""
+
+    unrouted: list = []
+    engine = make_engine("sqlite://")
+
+    def commit_rows(self, rows):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    def route_leftovers(self, *_args, **_kwargs):
+        return 0
+
+
 def test_a_store_error_reaches_the_worker_as_writer_error(socket_path):
-    class Failing:
-        unrouted: list = []
-        engine = make_engine("sqlite://")  # a store that routes between its commits
-
-        def commit_rows(self, rows):
-            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
-
-        def route_leftovers(self):
-            return 0
-
     server, thread = serve_in_thread(socket_path, Failing())
     try:
         with pytest.raises(WriterError, match="OperationalError"):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import itertools
 import logging
 import operator
 import os
@@ -253,15 +254,18 @@ class GroupCommitter:
                 self._route_in(tx, batch)
         return len(batch)
 
-    def route_leftovers(self, limit: int = 256, conn: Connection | None = None) -> int | None:
-        """Route every row stored with `routed` false that nobody routed (a writer process
-        stopped first); how many, or None when it failed (logged: they wait for the next
-        look)."""
+    def route_leftovers(
+        self, limit: int = 256, conn: Connection | None = None, *, batches: int | None = None
+    ) -> int | None:
+        """Route the rows stored with `routed` false that nobody routed (a writer process
+        stopped first, or their routing failed), `limit` in a transaction: all of them, or
+        `batches` transactions' worth at most; how many, or None when it failed (logged:
+        they wait for the next look). Fewer than `limit * batches` means none is left."""
         routed = 0
         query = select(self.table).where(self.table.c.routed == false())
         query = query.order_by(self.table.c.id).limit(limit)
         try:
-            while True:
+            for _ in itertools.repeat(None) if batches is None else range(batches):
                 with self._writer_turn(), self._transaction(conn) as tx:
                     rows = [dict(row._mapping) for row in tx.execute(query)]
                     if rows:

@@ -51,6 +51,7 @@ RETRY_AFTER_FAILURE = 1.0  # seconds a worker commits itself before trying the w
 ROUTE_BATCH = 1024  # rows routed in one transaction at most
 ROUTE_DELAY = 0.25  # seconds a committed row waits for its routing at most
 RETRY_ROUTING = 5.0  # seconds before rows whose routing failed are looked for again
+LEFTOVER_BATCH = 256  # rows left unrouted by a stopped writer, routed in one turn of the loop
 # When fewer submissions arrived than the last batch held, more are on their way: waiting
 # this long for them (once) shares one commit, its fsync and its WAL pages among more rows.
 # A lone request (a batch of one before it) never waits.
@@ -274,18 +275,29 @@ class WriterServer:
         return waiting
 
     def _idle_wait(self) -> float:
-        """How long to wait for submissions: until the oldest unrouted row is due."""
-        if self._router is not None or not self.committer.unrouted:
+        """How long to wait for submissions: until the oldest unrouted row is due, or not at
+        all while leftovers wait for their next batch."""
+        if self._router is not None:
             return 0.5
-        return max(0.0, self._unrouted_since + ROUTE_DELAY - time.monotonic())
+        clock = time.monotonic()
+        if self._leftovers_at is not None and clock >= self._leftovers_at:
+            return 0.0
+        if not self.committer.unrouted:
+            return 0.5
+        return max(0.0, self._unrouted_since + ROUTE_DELAY - clock)
 
     def _route(self, *, now: bool = False) -> None:
         """Route the committed rows once they are many or the oldest is due."""
         clock = time.monotonic()
         if self._leftovers_at is not None and clock >= self._leftovers_at:
             # Those a stopped writer left, or a failed routing: looked for again on failure.
-            failed = self.committer.route_leftovers() is None
-            self._leftovers_at = clock + RETRY_ROUTING if failed else None
+            # One batch per turn of the loop, so that a backlog of thousands (routing that
+            # failed for a while) delays no acknowledgement by more than one batch.
+            routed = self.committer.route_leftovers(LEFTOVER_BATCH, batches=1)
+            if routed is None:
+                self._leftovers_at = clock + RETRY_ROUTING
+            elif routed < LEFTOVER_BATCH:
+                self._leftovers_at = None
         unrouted = self.committer.unrouted
         if not unrouted:
             return
