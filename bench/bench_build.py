@@ -211,27 +211,34 @@ def timed_build(root: Path, name: str, code: Path | None = None) -> tuple[float,
 
 def instructions(root: Path, code: dict[str, Path | None]) -> dict[str, int]:
     """Instructions of one build of each, counted by callgrind (and of its children: the
-    plugin's `git log`). Unlike CPU time they do not change with the machine's other work,
-    so a difference of 1 % shows; the builds run side by side (each 50 times slower)."""
+    plugin's `git` commands). Unlike CPU time they do not change with the machine's other
+    work, so a difference of 1 % shows; the builds run side by side (each 50 times slower).
+    Each process reports into a file of its own: a child's report on its stderr would reach
+    whoever reads that stderr (the plugin, which captures git's), not this script."""
     runs = {}
     for name, checkout in code.items():
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same sets' order in every run
         if checkout:
             env["PYTHONPATH"] = str(checkout)
         config = "tideway" if checkout else name
-        runs[name] = subprocess.Popen(
+        reports = root / f"callgrind-{name}"
+        reports.mkdir()
+        runs[name] = reports, subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-             "--trace-children=yes", sys.executable, "-m", "mkdocs", "build", "-q",
-             "-f", f"{config}.yml", "-d", f"site-cg-{name}"],
+             "--trace-children=yes", f"--log-file={reports}/%p", sys.executable, "-m",
+             "mkdocs", "build", "-q", "-f", f"{config}.yml", "-d", f"site-cg-{name}"],
             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
     counts = {}
-    for name, proc in runs.items():
+    for name, (reports, proc) in runs.items():
         _, err = proc.communicate()
+        logs = [path.read_text() for path in reports.iterdir()]
         if proc.returncode:
             raise RuntimeError(f"the {name} build failed under callgrind:\n{err[-2000:]}")
         # One "I refs:" line per process (the build, then each child): all count.
-        counts[name] = sum(int(n.replace(",", "")) for n in INSTRUCTIONS.findall(err))
+        counts[name] = sum(
+            int(n.replace(",", "")) for log in logs for n in INSTRUCTIONS.findall(log)
+        )
     return counts
 
 
