@@ -167,11 +167,11 @@ def client(app):
     return app.test_client()
 
 
-def count_rows(url: str, table: str = "feedback") -> int:
+def count_rows(url: str, table: str = "feedback", where: str = "true") -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            return conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()
     finally:
         engine.dispose()
 

@@ -33,7 +33,7 @@ from feedback_api.store.writer_process import (
     WriterServer,
     wait_until_listening,
 )
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, count_rows
 
 
 def row(key: str | None = None) -> dict:
@@ -140,12 +140,7 @@ def test_every_field_of_a_submission_reaches_the_store_unchanged(sqlite_url, soc
 
 
 def unrouted(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM feedback WHERE NOT routed")).scalar()
-    finally:
-        engine.dispose()
+    return count_rows(url, where="NOT routed")
 
 
 def test_a_backlog_left_unrouted_holds_no_acknowledgement_while_it_is_routed(sqlite_url):
