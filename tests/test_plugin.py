@@ -90,6 +90,33 @@ def test_related_pages_weigh_rare_shared_terms_over_common_ones():
     assert [r["url"] for r in related["a/"]] == ["b/"]
 
 
+def test_a_pages_terms_are_its_frequent_words_without_trailing_punctuation():
+    terms = manifest_module.page_terms(
+        "Proxy_ setup: the PROXY-- and `proxy` header; set-up with gunicorn. Also a_b- and the"
+    )
+    # Folded to lower case, `-` and `_` at a word's end left out, stop words and words under
+    # four letters dropped; `set-up` and `proxy_setup`-style names stay whole.
+    assert terms == {"proxy", "setup", "header", "set-up", "gunicorn"}
+
+
+@pytest.mark.parametrize(
+    "title, text",
+    [
+        ("Install  the\nplugin", "Install the plugin"),
+        ("Q&amp;A: <code>mkdocs.yml</code>", "Q&A: mkdocs.yml"),
+        ("<em>Fast</em> &lt;builds&gt;", "Fast <builds>"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_pages_title_is_its_text_as_jinjas_striptags_reads_it(title, text):
+    assert manifest_module.page_title(title) == text
+    if title:  # the stamp in partials/tideway-head.html, which the manifest command reads
+        from markupsafe import Markup
+
+        assert Markup(title).striptags() == text
+
+
 def test_the_manifest_command_reads_the_same_from_the_html(product_build):
     _, site, doc = product_build
     derived = manifest_module.manifest_from_site(site)

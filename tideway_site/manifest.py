@@ -33,7 +33,9 @@ MAX_PAGES_PER_TERM = 20
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*$", re.S | re.M)
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 H1 = re.compile(r"^#\s+(.+?)(?:\s+#+)?(?:\s*\{[^}]*\})?\s*$", re.M)
-WORD = re.compile(r"[a-z][a-z0-9_-]{3,}")
+# Four characters or more, from a letter to a letter or digit: a word's trailing `-` or `_`
+# (`flag-`, `name_`) is left out by the pattern itself, not stripped word by word after.
+WORD = re.compile(r"[a-z][a-z0-9_-]{2,}[a-z0-9]")
 STOPWORDS = frozenset(
     """
     about above after again also another because been before being below between both
@@ -48,7 +50,11 @@ STOPWORDS = frozenset(
 def page_title(title: str | None) -> str:
     """A page's title as text: MkDocs gives it as HTML (`&amp;`, inline markup), the way
     Jinja's `striptags` reads it (partials/tideway-head.html stamps the same)."""
-    return Markup(title).striptags() if title else ""
+    if not title:
+        return ""
+    if "<" not in title and "&" not in title:  # most titles: no markup to strip
+        return " ".join(title.split())
+    return Markup(title).striptags()
 
 
 def content_hash(text: str) -> str:
@@ -58,10 +64,7 @@ def content_hash(text: str) -> str:
 def page_terms(text: str) -> frozenset[str]:
     # A page's opening says what it is about; reading only that keeps the plugin's cost
     # flat however long the pages are.
-    # Counted as found, then trimmed: a page has far fewer distinct words than words.
-    words: Counter[str] = Counter()
-    for word, count in Counter(WORD.findall(text[:TERMS_TEXT].lower())).items():
-        words[word.strip("-_")] += count
+    words = Counter(WORD.findall(text[:TERMS_TEXT].lower()))
     return frozenset(w for w, _ in words.most_common(TERMS_PER_PAGE + 20) if w not in STOPWORDS)
 
 
