@@ -20,6 +20,8 @@ from pathlib import Path
 
 import jinja2
 
+from .precompiled import PrecompiledTemplates
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The theme the plugin brings: the plugin renders the same banner partial the theme has.
 THEME = Path(__file__).resolve().parent / "theme"
@@ -35,11 +37,20 @@ EMPTY_OUTDATED_SLOT = re.compile(
 )
 
 
-# Compiled on first use, not at import: a build whose theme fills the slot never renders it.
+def banner_environment() -> jinja2.Environment:
+    """Where the plugin renders the theme's banner partial itself (into the outdated slot)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(THEME), autoescape=True, trim_blocks=True,
+        lstrip_blocks=True,
+    )  # fmt: skip
+
+
+# Loaded on first use, not at import: a build whose theme fills the slot never renders it.
 @functools.cache
 def _banner_template() -> jinja2.Template:
-    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string((THEME / "partials" / "tideway-banner.html").read_text(encoding="utf-8"))
+    env = banner_environment()
+    env.bytecode_cache = PrecompiledTemplates("banner")
+    return env.get_template("partials/tideway-banner.html")
 
 
 # Runs on every page (and again after each instant navigation): points the banner link to

@@ -24,6 +24,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from . import banners, history, manifest, widget
 from .gate_settings import GATES, GateSettings
 from .owners import OwnersFile, OwnersFileError, read_owners
+from .precompiled import PrecompiledTemplates
 
 # Messages read "tideway: ...", the name the writer's mkdocs.yml knows the plugin by.
 log = get_plugin_logger("tideway")
@@ -226,6 +227,8 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
 
     def on_env(self, env, config, files):
         self.env = env
+        if env.bytecode_cache is None:  # the theme's templates, compiled ahead of time
+            env.bytecode_cache = PrecompiledTemplates("mkdocs")
         # Unset first: prerender needs the partial's full render, not a last build's widget.
         config.extra["tideway"]["widget"] = None
         if self.widget_wanted:
