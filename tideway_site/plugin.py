@@ -138,7 +138,9 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         dev = self.config.dev
         self.dev = dev if dev is not None else os.environ.get(DEV_ENV, "") in {"1", "true"}
         self.pages: list[dict] = []
-        self.terms: dict[str, frozenset[str]] = {}
+        # Each page's opening, its words read after the last page: one tight loop over
+        # them all ran in half the time of the same calls spread between the pages' builds.
+        self.openings: dict[str, str] = {}
         self.references: dict[str, str] = {}
         self.changes = None
         self.today = dt.date.today().isoformat()
@@ -210,7 +212,7 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             "priority": page.meta.get("priority"),
         }
         if self.widget_wanted:  # related pages are for the widget's thank-you only
-            self.terms[page.url] = manifest.page_terms(f"{page.title or ''} {markdown}")
+            self.openings[page.url] = f"{page.title or ''} {markdown[: manifest.TERMS_TEXT]}"
         if REFERENCE_START not in markdown:  # most pages: a plain search, not the regex
             return markdown
         return REFERENCE_MARKER.sub(lambda m: self._reference(m, src), markdown)
@@ -288,7 +290,8 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
             )
         site_dir = Path(config.site_dir)
         pages = {p["src"]: p["url"] for p in self.pages}
-        doc = manifest.assemble(self.version, self.pages, self.terms)
+        terms = {url: manifest.page_terms(text) for url, text in self.openings.items()}
+        doc = manifest.assemble(self.version, self.pages, terms)
         doc["freshness_days"] = self.config.freshness_days
         moved = self._moved_pages(config, pages)
         if moved:
