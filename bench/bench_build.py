@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import logging
 import os
 import random
@@ -45,6 +46,7 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 
 from mkdocs.commands.build import build  # noqa: E402
 from mkdocs.config import load_config  # noqa: E402
+from mkdocs.plugins import CombinedEvent  # noqa: E402
 
 WORDS = (
     "version publish reader feedback rating widget gunicorn nginx proxy store sqlite "
@@ -158,6 +160,7 @@ def time_the_plugins_events() -> None:
     from tideway_site.plugin import TidewayPlugin
 
     def timed(event):
+        @functools.wraps(event)  # keeps its priority (mkdocs_priority)
         def run(self, *args, **kwargs):
             start = time.process_time()
             try:
@@ -167,9 +170,10 @@ def time_the_plugins_events() -> None:
 
         return run
 
-    events = ("on_env", "on_page_markdown", "on_page_context", "on_post_page", "on_post_build")
-    for name in events:
+    for name in ("on_files", "on_env", "on_page_markdown", "on_page_context", "on_post_build"):
         setattr(TidewayPlugin, name, timed(getattr(TidewayPlugin, name)))
+    handlers = TidewayPlugin.__dict__["on_post_page"].methods  # before and after a minifier
+    TidewayPlugin.on_post_page = CombinedEvent(*(timed(handler) for handler in handlers))
     on_config = TidewayPlugin.on_config
 
     def start_build(self, config):

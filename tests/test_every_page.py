@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import run_git
 from tests.test_plugin import mkdocs_build
+from tideway_site import widget
 from tideway_site.htmlpage import built_pages
 from tideway_site.owners import compile_pattern, parse_owners
 
@@ -236,10 +237,29 @@ def test_the_banner_is_placed_when_a_minifier_runs_first(tmp_path):
     assert done.returncode == 0, done.stderr
     for url in ("guide/", "blog/archive/2024/"):
         html = (root / "site" / url / "index.html").read_text()
-        assert "\n  " not in html  # minified
+        assert "\n  " not in html.replace(widget.extract(html), "")  # minified, but the widget
         assert html.count("data-tideway-banner=") == 1, url
         assert "You are reading version <strong data-tideway-current>0.9" in html
         assert html.count("tideway-feedback") == 1, url
+
+
+def test_the_minifier_runs_without_parsing_the_widget(tmp_path):
+    # The widget is held out of the page while the minifier runs: each page has the widget
+    # exactly as a build without the minifier renders it, and the rest of the page minified.
+    pytest.importorskip("mkdocs_minify_plugin")
+    plain = write_site(tmp_path / "plain", "  - tideway:\n      owners_file: OWNERS\n")
+    tideway = "  - minify:\n      minify_html: true\n  - tideway:\n      owners_file: OWNERS\n"
+    minified = write_site(tmp_path / "minified", tideway)
+    for root in (plain, minified):
+        done = mkdocs_build(root, version="0.9")
+        assert done.returncode == 0, done.stderr
+        assert "no feedback widget" not in done.stderr
+    for url in ("", "guide/", "blog/", "blog/archive/2024/"):
+        small = (minified / "site" / url / "index.html").read_text()
+        whole = (plain / "site" / url / "index.html").read_text()
+        assert len(small) < len(whole) - 1000, url  # minified
+        assert widget.HELD not in small
+        assert widget.extract(small) == widget.extract(whole) is not None, url
 
 
 def test_the_manifest_maps_moved_pages_for_the_banner(tmp_path):

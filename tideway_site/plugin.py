@@ -19,7 +19,7 @@ from pathlib import Path
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority, get_plugin_logger
 
 from . import banners, history, manifest, widget
 from .gate_settings import GATES, GateSettings
@@ -131,6 +131,11 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         self.env = None
         self.context = None
         self.unplaced: list[str] = []
+        # With a minifier the widget is held out of each page while it runs (_place).
+        minify = config.plugins.get("minify")
+        self.minifier = minify is not None and bool(minify.config.get("minify_html"))
+        self.held: dict[str, str] = {}
+        self.lost: list[str] = []
         # Without Material's feedback block no page has the widget, and none is missing.
         analytics = config.extra.get("analytics")
         self.widget_wanted = isinstance(analytics, dict) and bool(analytics.get("feedback"))
@@ -259,12 +264,30 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
     # First, before any other plugin's post_page: a minifier (mkdocs-minify-plugin) would
     # otherwise rewrite the markup that the banner and the widget are placed by.
     @event_priority(100)
-    def on_post_page(self, output, page, config):
+    def _place(self, output, page, config):
         if self.widget_wanted and not widget.hidden(page.meta) and not widget.has_widget(output):
             output = self._add_widget(output, page)
-        if not self.config.banners:
+        if self.config.banners:
+            output = banners.inject(output, self.version, self.dev, self.default_alias, page.url)
+        if self.minifier and self.widget_wanted:
+            output, held = widget.hold(output)
+            if held is not None:
+                self.held[page.url] = held
+        return output
+
+    # Last, after the minifier: the widget it did not have to parse goes back in.
+    @event_priority(-100)
+    def _put_back(self, output, page, config):
+        held = self.held.pop(page.url, None)
+        if held is None:
             return output
-        return banners.inject(output, self.version, self.dev, self.default_alias, page.url)
+        restored = widget.put_back(output, held)
+        if restored is None:
+            self.lost.append(page.url or "/")
+            return output
+        return restored
+
+    on_post_page = CombinedEvent(_place, _put_back)
 
     def _add_widget(self, output: str, page) -> str:
         """The widget on a page whose template did not include it (see widget.py)."""
@@ -280,6 +303,14 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
         return placed
 
     def on_post_build(self, config):
+        if self.lost:
+            log.warning(
+                "%d page(s) have no feedback widget: a plugin after the minifier removed the "
+                "element it stood in for while the minifier ran (%s): %s.",
+                len(self.lost),
+                widget.HELD,
+                ", ".join(self.lost),
+            )
         if self.unplaced:
             log.warning(
                 "%d page(s) have no feedback widget: their template has no content container "

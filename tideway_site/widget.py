@@ -124,6 +124,32 @@ def _closing_tag(html: str, tag: str, start: int) -> int | None:
     return None
 
 
+# A minifier that parses every page in Python (mkdocs-minify-plugin's htmlmin) spent a
+# quarter of its time on the widget's fifty tags, which the plugin renders compact already.
+# While it runs, this element stands in the widget's place (plugin.py: hold, then put back).
+HELD = "<tideway-widget-held></tideway-widget-held>"
+OURS = '<div class="tideway-feedback">'
+
+
+def hold(html: str) -> tuple[str, str | None]:
+    """The page with its widget (ours, as rendered) taken out and HELD in its place, and the
+    widget; the page as it is, and None, when it has none."""
+    at = html.rfind(OURS)  # from the end, as has_widget
+    end = _closing_tag(html, "div", at) if at != -1 else None
+    if end is None:
+        return html, None
+    end = html.index(">", end) + 1
+    return html[:at] + HELD + html[end:], html[at:end]
+
+
+def put_back(html: str, widget: str) -> str | None:
+    """The page with `widget` where hold() left its stand-in; None when that is gone."""
+    at = html.rfind(HELD)
+    if at == -1:
+        return None
+    return html[:at] + widget + html[at + len(HELD) :]
+
+
 def place(html: str, widget: str) -> str | None:
     """The page with `widget` at the end of its content container; None when it has none."""
     container = CONTAINER.search(html)
