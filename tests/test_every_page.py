@@ -262,6 +262,23 @@ def test_the_minifier_runs_without_parsing_the_widget(tmp_path):
         assert widget.extract(small) == widget.extract(whole) is not None, url
 
 
+def test_a_page_whose_widget_could_not_be_put_back_is_named(tmp_path):
+    pytest.importorskip("mkdocs_minify_plugin")
+    tideway = "  - minify:\n      minify_html: true\n  - tideway:\n      owners_file: OWNERS\n"
+    root = write_site(tmp_path / "site", tideway)
+    # A hook (a plugin after the minifier) that drops what it does not know.
+    (root / "strip.py").write_text(
+        "def on_post_page(output, **kwargs):\n"
+        "    return output.replace('<tideway-widget-held></tideway-widget-held>', '')\n"
+    )
+    with (root / "mkdocs.yml").open("a") as yml:
+        yml.write("hooks:\n  - strip.py\n")
+    done = mkdocs_build(root, version="0.9")
+    assert done.returncode == 0, done.stderr
+    assert "have no feedback widget: the minifier, or a plugin after it, removed" in done.stderr
+    assert "guide/" in done.stderr
+
+
 def test_the_manifest_maps_moved_pages_for_the_banner(tmp_path):
     pytest.importorskip("mkdocs_redirects")
     tideway = (

@@ -305,8 +305,8 @@ class TidewayPlugin(BasePlugin[TidewayConfig]):
     def on_post_build(self, config):
         if self.lost:
             log.warning(
-                "%d page(s) have no feedback widget: a plugin after the minifier removed the "
-                "element it stood in for while the minifier ran (%s): %s.",
+                "%d page(s) have no feedback widget: the minifier, or a plugin after it, "
+                "removed the element (%s) that held the widget's place: %s.",
                 len(self.lost),
                 widget.HELD,
                 ", ".join(self.lost),
